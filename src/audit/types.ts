@@ -1,0 +1,59 @@
+import type { JsonValue } from "../json.js";
+
+/** Where an audit record came from. */
+export type AuditSource = "mcp_governed" | "mcp_observed" | "control_plane";
+
+/** Governed calls use allow/deny/requires_human, stream records use observed. */
+export type AuditDecision = "allow" | "deny" | "requires_human" | "observed";
+
+export type Severity = "none" | "low" | "medium" | "high" | "critical";
+
+/** What a caller appends. Every field here is covered by the record hash. */
+export interface AuditEntry {
+  /** Unique per tenant. UUIDv4 for records vargate creates. */
+  action_id: string;
+  session_id: string | null;
+  agent_id: string | null;
+  /** Id of the upstream event the record derives from (`sevt_…`), if any. */
+  event_id: string | null;
+  /** Who caused a control-plane record (API key id, JWT subject), if anyone. */
+  actor: string | null;
+  source: AuditSource;
+  tool: string;
+  method: string;
+  decision: AuditDecision;
+  severity: Severity;
+  violations: string[];
+  /** The exact evaluation input (or, for control-plane records, the change made). */
+  input: JsonValue;
+  policy_version: number | null;
+  /** RFC 3339 UTC. */
+  requested_at: string;
+}
+
+/** A sealed record: its place in the tenant's chain and the hashes that bind it there. */
+export interface AuditRecord extends AuditEntry {
+  tenant_id: string;
+  /** 1-based position in the tenant's chain. */
+  seq: number;
+  prev_hash: string;
+  record_hash: string;
+}
+
+/** The tenant's chain head: the last sealed position and hash. `seq` 0 means an empty chain. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface ChainVerification {
+  tenant_id: string;
+  valid: boolean;
+  /** Records checked, up to and including the broken one when `valid` is false. */
+  record_count: number;
+  /** Hash of the last valid record (the genesis hash for an empty chain). */
+  head_hash: string;
+  failed_at_seq?: number;
+  failed_at_action_id?: string | null;
+  reason?: string;
+}

@@ -1,0 +1,102 @@
+import { toVargateError, VargateError } from "../errors.js";
+import type { VargateGovernor } from "../governor.js";
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./body.js";
+import { errorResponse, jsonResponse } from "./respond.js";
+import { type Route, routes } from "./routes.js";
+
+export interface RequestHandlerOptions {
+  /** Path the surface is mounted under, e.g. `/api`; routes then answer at `/api/managed/...`. @default "" */
+  prefix?: string;
+  /** Largest accepted request body in bytes; larger bodies get 413. @default 1048576 (1 MB) */
+  maxBodyBytes?: number;
+}
+
+export type RequestHandler = (request: Request) => Promise<Response>;
+
+interface CompiledRoute {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+}
+
+const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The web-standard core of the REST surface: one `(Request) => Promise<Response>`. Every adapter wraps it.
+ *
+ * It matches the route, authenticates, reads the body within the size limit, calls the governor and maps any
+ * error through the error table.
+ */
+export function createRequestHandler(governor: VargateGovernor, options: RequestHandlerOptions = {}): RequestHandler {
+  const prefix = normalisePrefix(options.prefix ?? "");
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const compiled = routes.map(compileRoute);
+
+  return async (request) => {
+    try {
+      const url = new URL(request.url);
+      const path = stripPrefix(url.pathname, prefix);
+      const candidates = path === null ? [] : matchPath(compiled, path);
+      if (candidates.length === 0) throw new VargateError("ROUTE_NOT_FOUND");
+      const match = candidates.find(({ route }) => route.method === request.method);
+      if (!match) {
+        const allow = [...new Set(candidates.map(({ route }) => route.method))].join(", ");
+        return errorResponse(new VargateError("METHOD_NOT_ALLOWED"), { allow });
+      }
+
+      const identity = await governor.authenticate(request);
+      const body = METHODS_WITH_BODY.has(request.method) ? await readJsonBody(request, maxBodyBytes) : undefined;
+      const result = await match.route.handle({ governor, identity, params: match.params, query: url.searchParams, body });
+      return result instanceof Response ? result : jsonResponse(result);
+    } catch (thrown) {
+      const error = toVargateError(thrown);
+      if (error.status >= 500) {
+        governor.logger.error("Request failed", {
+          code: error.code,
+          method: request.method,
+          error: describe(error.cause ?? error),
+        });
+      }
+      return errorResponse(error);
+    }
+  };
+}
+
+function compileRoute(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path.replace(/:(\w+)/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  return { route, names, pattern: new RegExp(`^${source}/?$`) };
+}
+
+function matchPath(compiled: CompiledRoute[], path: string) {
+  const matches: { route: Route; params: Record<string, string> }[] = [];
+  for (const { route, pattern, names } of compiled) {
+    const found = pattern.exec(path);
+    if (!found) continue;
+    const params: Record<string, string> = {};
+    names.forEach((name, index) => {
+      params[name] = decodeURIComponent(found[index + 1] as string);
+    });
+    matches.push({ route, params });
+  }
+  return matches;
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, "");
+  return trimmed === "" || trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
+
+function stripPrefix(pathname: string, prefix: string): string | null {
+  if (prefix === "") return pathname;
+  if (pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return null;
+  return pathname.slice(prefix.length) || "/";
+}
+
+// Logs carry the error's name and message only; stack traces stay out of structured logs by default.
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
