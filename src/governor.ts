@@ -1,6 +1,6 @@
 import { AgentConfigs } from "./agents/service.js";
 import { AuditLog } from "./audit/service.js";
-import { type AuthOptions, Authenticator, type Identity } from "./auth/authenticate.js";
+import { Authenticator, type AuthOptions, type Identity } from "./auth/authenticate.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GovernorContext } from "./context.js";
 import { ConfigError } from "./errors.js";

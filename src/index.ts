@@ -1,26 +1,22 @@
-export { VargateGovernor, type VargateGovernorOptions } from "./governor.js";
-export type { AgentConfigRecord, AgentConfigChanges } from "./agents/types.js";
-export type { AgentConfigs, ActorOptions } from "./agents/service.js";
 export {
-  createAgentConfigSchema,
-  updateAgentConfigSchema,
-  DEFAULT_ANTHROPIC_MODEL,
   type CreateAgentConfigInput,
+  createAgentConfigSchema,
+  DEFAULT_ANTHROPIC_MODEL,
   type UpdateAgentConfigInput,
+  updateAgentConfigSchema,
 } from "./agents/schema.js";
-export type { Tenants, CreateTenantInput, IssuedApiKey } from "./tenants/service.js";
-export { TENANT_DEFAULTS, type TenantRecord, type ApiKeyRecord } from "./tenants/types.js";
-export type { AuthOptions, JwtOptions, Identity } from "./auth/authenticate.js";
-export type { AuditLog } from "./audit/service.js";
+export type { ActorOptions, AgentConfigs } from "./agents/service.js";
+export type { AgentConfigChanges, AgentConfigRecord } from "./agents/types.js";
 export {
-  GENESIS_HASH,
-  HASHED_FIELDS,
   canonicalJson,
   computeRecordHash,
+  GENESIS_HASH,
+  HASHED_FIELDS,
   sealAuditRecord,
   sealAuditRecords,
   verifyChain,
 } from "./audit/chain.js";
+export type { AuditLog } from "./audit/service.js";
 export type {
   AuditDecision,
   AuditEntry,
@@ -30,29 +26,33 @@ export type {
   ChainVerification,
   Severity,
 } from "./audit/types.js";
-export type {
-  VargateStorage,
-  StorageCapabilities,
-  TenantStore,
-  ApiKeyStore,
-  AgentStore,
-  AuditStore,
-} from "./storage/port.js";
+export type { AuthOptions, Identity, JwtOptions } from "./auth/authenticate.js";
+export { type Clock, systemClock } from "./clock.js";
 export {
-  VARGATE_ERROR_CODES,
-  VargateError,
-  ValidationError,
-  StorageError,
   ConfigError,
   isVargateError,
+  StorageError,
   toVargateError,
-  type VargateErrorCode,
+  VARGATE_ERROR_CODES,
+  ValidationError,
   type ValidationIssue,
+  VargateError,
+  type VargateErrorCode,
 } from "./errors.js";
-export { createRequestHandler, type RequestHandler, type RequestHandlerOptions } from "./http/handler.js";
+export { VargateGovernor, type VargateGovernorOptions } from "./governor.js";
 export { DEFAULT_MAX_BODY_BYTES } from "./http/body.js";
-export { routes, type Route, type RouteContext } from "./http/routes.js";
-export { systemClock, type Clock } from "./clock.js";
-export { randomIds, type IdGenerator } from "./ids.js";
-export { silentLogger, consoleLogger, type Logger } from "./logger.js";
-export type { JsonValue, JsonObject, JsonPrimitive } from "./json.js";
+export { createRequestHandler, type RequestHandler, type RequestHandlerOptions } from "./http/handler.js";
+export { type Route, type RouteContext, routes } from "./http/routes.js";
+export { type IdGenerator, randomIds } from "./ids.js";
+export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export type {
+  AgentStore,
+  ApiKeyStore,
+  AuditStore,
+  StorageCapabilities,
+  TenantStore,
+  VargateStorage,
+} from "./storage/port.js";
+export type { CreateTenantInput, IssuedApiKey, Tenants } from "./tenants/service.js";
+export { type ApiKeyRecord, TENANT_DEFAULTS, type TenantRecord } from "./tenants/types.js";

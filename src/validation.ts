@@ -16,7 +16,10 @@ export function parseInput<TSchema extends z.ZodType>(
 }
 
 function toValidationIssue(issue: z.core.$ZodIssue, location: InputLocation): ValidationIssue {
-  const loc: (string | number)[] = [location, ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part))];
+  const loc: (string | number)[] = [
+    location,
+    ...issue.path.map((part) => (typeof part === "symbol" ? String(part) : part)),
+  ];
   // Unknown keys are reported on the object; name them so the message points at the field.
   if (issue.code === "unrecognized_keys") {
     return { loc: [...loc, ...issue.keys.slice(0, 1)], msg: issue.message, type: issue.code };

@@ -6,11 +6,7 @@ export const DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-6";
 const toolName = z.string().min(1).max(256);
 
 /** A tool-name glob (`vargate_send_*`, `mcp__*__write`), checked to compile. */
-const toolPattern = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine(isValidGlob, { message: "Must be a valid glob pattern" });
+const toolPattern = z.string().min(1).max(256).refine(isValidGlob, { message: "Must be a valid glob pattern" });
 
 const mutableFields = {
   name: z.string().min(1).max(256),

@@ -30,7 +30,11 @@ export class AgentConfigs {
   }
 
   /** Validates and stores a config. Missing limits take the tenant's defaults. */
-  async create(tenantId: string, input: CreateAgentConfigInput, options: ActorOptions = {}): Promise<AgentConfigRecord> {
+  async create(
+    tenantId: string,
+    input: CreateAgentConfigInput,
+    options: ActorOptions = {},
+  ): Promise<AgentConfigRecord> {
     const body = parseInput(createAgentConfigSchema, input);
     const { storage, ids, clock } = this.#context;
     const tenant = await storage.tenants.get(tenantId);

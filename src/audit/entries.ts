@@ -1,6 +1,6 @@
-import type { JsonValue } from "../json.js";
-import type { GovernorContext } from "../context.js";
 import { timestamp } from "../clock.js";
+import type { GovernorContext } from "../context.js";
+import type { JsonValue } from "../json.js";
 import type { AuditEntry } from "./types.js";
 
 /** A control-plane change (create, update, rotate, interrupt, approve, policy change) as an audit entry. */

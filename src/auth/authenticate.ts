@@ -86,7 +86,9 @@ export class Authenticator {
       };
       const key = this.#jwtKey;
       ({ payload } =
-        key instanceof Uint8Array ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
+        key instanceof Uint8Array
+          ? await jwtVerify(token, key, verifyOptions)
+          : await jwtVerify(token, key, verifyOptions));
     } catch (error) {
       this.#context.logger.debug("JWT rejected", { reason: error instanceof Error ? error.name : "unknown" });
       throw new VargateError("UNAUTHORIZED", "Invalid or expired token");

@@ -46,7 +46,13 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
 
       const identity = await governor.authenticate(request);
       const body = METHODS_WITH_BODY.has(request.method) ? await readJsonBody(request, maxBodyBytes) : undefined;
-      const result = await match.route.handle({ governor, identity, params: match.params, query: url.searchParams, body });
+      const result = await match.route.handle({
+        governor,
+        identity,
+        params: match.params,
+        query: url.searchParams,
+        body,
+      });
       return result instanceof Response ? result : jsonResponse(result);
     } catch (thrown) {
       const error = toVargateError(thrown);

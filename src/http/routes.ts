@@ -57,4 +57,3 @@ export const routes: readonly Route[] = [
     handle: ({ governor, identity }) => governor.audit.verify(identity.tenantId),
   },
 ];
-

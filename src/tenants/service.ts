@@ -1,17 +1,20 @@
 import * as z from "zod";
+import type { ActorOptions } from "../agents/service.js";
 import { controlPlaneEntry } from "../audit/entries.js";
 import { apiKeyPrefix, generateApiKey, hashApiKey } from "../auth/api-keys.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { VargateError } from "../errors.js";
-import type { ActorOptions } from "../agents/service.js";
 import { parseInput } from "../validation.js";
 import { type ApiKeyRecord, TENANT_DEFAULTS, type TenantRecord } from "./types.js";
 
 export const createTenantSchema = z.strictObject({
   tenant_id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "Must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting alphanumeric"),
+    .regex(
+      /^[a-z0-9][a-z0-9._-]{0,63}$/,
+      "Must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting alphanumeric",
+    ),
   name: z.string().min(1).max(256).optional(),
   max_concurrent_sessions: z.number().int().min(1).max(10_000).default(TENANT_DEFAULTS.max_concurrent_sessions),
   max_daily_sessions: z.number().int().min(1).max(1_000_000).default(TENANT_DEFAULTS.max_daily_sessions),

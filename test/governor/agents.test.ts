@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { VargateGovernor, isVargateError } from "../../src/index.js";
+import { isVargateError, VargateGovernor } from "../../src/index.js";
 import { memoryStorage } from "../../src/storage/memory.js";
 
 async function setup() {

@@ -1,0 +1,1 @@
+// Test helpers for vargate and for applications that embed it. Each helper lives in its own file.
