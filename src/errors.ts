@@ -21,6 +21,10 @@ export const VARGATE_ERROR_CODES = {
   CONCURRENT_MODIFICATION: { status: 409, message: "The resource was modified concurrently; retry" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "Request body too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Request body must be application/json" },
+  UPSTREAM_RATE_LIMITED: { status: 429, message: "The Managed Agents API is rate limiting requests" },
+  UPSTREAM_ERROR: { status: 502, message: "The Managed Agents API returned an error" },
+  UPSTREAM_UNAVAILABLE: { status: 503, message: "The Managed Agents API is unreachable" },
+  UPSTREAM_TIMEOUT: { status: 504, message: "The Managed Agents API timed out" },
   STORAGE_ERROR: { status: 503, message: "Storage is unavailable" },
   INTERNAL_ERROR: { status: 500, message: "Internal server error" },
   INVALID_CONFIG: { status: 500, message: "Invalid vargate configuration" },
@@ -85,6 +89,33 @@ export class StorageError extends VargateError {
     super("STORAGE_ERROR", message, { cause: options.cause, detail: VARGATE_ERROR_CODES.STORAGE_ERROR.message });
     this.name = "StorageError";
     this.adapter = adapter;
+  }
+}
+
+/** The Managed Agents API failed. Keeps the upstream evidence: status, request id and error type. */
+export class UpstreamError extends VargateError {
+  readonly upstreamStatus: number | undefined;
+  readonly requestId: string | undefined;
+  readonly upstreamType: string | undefined;
+
+  constructor(
+    code: "UPSTREAM_ERROR" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_TIMEOUT" | "UPSTREAM_RATE_LIMITED",
+    message: string,
+    evidence: { upstreamStatus?: number; requestId?: string; upstreamType?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, {
+      cause: evidence.cause,
+      detail: {
+        message: VARGATE_ERROR_CODES[code].message,
+        upstream_status: evidence.upstreamStatus ?? null,
+        request_id: evidence.requestId ?? null,
+        upstream_type: evidence.upstreamType ?? null,
+      },
+    });
+    this.name = "UpstreamError";
+    this.upstreamStatus = evidence.upstreamStatus;
+    this.requestId = evidence.requestId;
+    this.upstreamType = evidence.upstreamType;
   }
 }
 
