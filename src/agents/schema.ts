@@ -1,12 +1,12 @@
-import picomatch from "picomatch";
 import * as z from "zod";
+import { isValidToolPattern } from "../policy/tool-patterns.js";
 
 export const DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-6";
 
 const toolName = z.string().min(1).max(256);
 
 /** A tool-name glob (`vargate_send_*`, `mcp__*__write`), checked to compile. */
-const toolPattern = z.string().min(1).max(256).refine(isValidGlob, { message: "Must be a valid glob pattern" });
+const toolPattern = z.string().min(1).max(256).refine(isValidToolPattern, { message: "Must be a valid glob pattern" });
 
 const mutableFields = {
   name: z.string().min(1).max(256),
@@ -51,12 +51,3 @@ export const updateAgentConfigSchema = z
 
 export type CreateAgentConfigInput = z.input<typeof createAgentConfigSchema>;
 export type UpdateAgentConfigInput = z.input<typeof updateAgentConfigSchema>;
-
-export function isValidGlob(pattern: string): boolean {
-  try {
-    picomatch.makeRe(pattern, { strictBrackets: true });
-    return true;
-  } catch {
-    return false;
-  }
-}

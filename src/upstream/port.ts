@@ -90,6 +90,7 @@ export interface UpstreamSessionParams {
         type: "agent_with_overrides";
         id: string;
         version?: number;
+        model?: string;
         system?: string | null;
         mcp_servers?: UpstreamMcpServer[];
         tools?: UpstreamToolParam[];
