@@ -1,0 +1,192 @@
+// The one bridge between Node's http objects and the web-standard core. Express, Fastify and node:http all use it.
+// It imports only node builtins and the public error type, so a third-party adapter could copy it as is.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
+import { DEFAULT_MAX_BODY_BYTES, VargateError } from "../index.js";
+
+/** How `toWebRequest` reads a Node request. */
+export interface NodeRequestOptions {
+  /** Largest body in bytes; a longer stream errors with `PAYLOAD_TOO_LARGE` while it is read. @default 1 MB */
+  maxBodyBytes?: number;
+  /** Read the body from this stream instead of `req`, e.g. Fastify's payload after its preParsing hooks. */
+  bodyStream?: Readable;
+}
+
+const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
+
+/**
+ * Builds a web `Request` from a Node request.
+ *
+ * - The URL is `req.url` on the request's host, so Express's mount-relative `req.url` routes as it should.
+ * - The body streams lazily and errors with `PAYLOAD_TOO_LARGE` once it passes `maxBodyBytes`, so an oversized
+ *   body is never buffered, whatever its `content-length` says (or when it has none).
+ * - A body some middleware already read (`express.json()` and friends leave it on `req.body`) is re-serialised.
+ * - `request.signal` aborts when the client disconnects before the response is finished.
+ */
+export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: NodeRequestOptions = {}): Request {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const method = (req.method ?? "GET").toUpperCase();
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(":")) continue; // HTTP/2 pseudo-headers are not headers
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+
+  const abort = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) abort.abort(new Error("Client disconnected"));
+  });
+
+  let body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null = null;
+  if (!METHODS_WITHOUT_BODY.has(method)) {
+    const parsed = preParsedBody(req);
+    if (parsed !== undefined) {
+      body = parsed;
+      headers.delete("content-encoding"); // the parser already decoded it
+      headers.set("content-length", String(parsed.byteLength));
+    } else {
+      body = limitedStream(options.bodyStream ?? req, maxBodyBytes);
+    }
+  }
+
+  const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal: abort.signal };
+  if (body instanceof ReadableStream) init.duplex = "half"; // required by undici for streamed bodies
+  return new Request(requestUrl(req), init);
+}
+
+/**
+ * Writes a web `Response` to a Node response: status, headers (each `set-cookie` separately), then the body,
+ * waiting for `drain` when the socket is full. Stops reading the body if the client goes away.
+ */
+export async function writeWebResponse(res: ServerResponse, response: Response, req?: IncomingMessage): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name !== "set-cookie") res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  // Answered before the body was read (413, 401, ...): close the connection rather than read the rest of it.
+  if (req && !req.complete) res.setHeader("connection", "close");
+
+  if (!response.body || req?.method === "HEAD") {
+    await response.body?.cancel().catch(() => {});
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      if (!res.write(value)) await drained(res);
+    }
+    res.end();
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Runs a web handler for one Node request. Never rejects: a failure here (not in the handler, which maps its own
+ * errors) becomes a bare 500, or a destroyed socket when headers are already out.
+ */
+export async function handleNodeRequest(
+  handler: (request: Request) => Promise<Response>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeRequestOptions = {},
+): Promise<void> {
+  try {
+    const response = await handler(toWebRequest(req, res, options));
+    await writeWebResponse(res, response, req);
+  } catch {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.statusCode = 500;
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.end(JSON.stringify({ detail: "Internal server error", code: "INTERNAL_ERROR" }));
+  }
+}
+
+function requestUrl(req: IncomingMessage): string {
+  const secure = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  const path = req.url ?? "/";
+  try {
+    // An absolute-form target (proxies) keeps only its path; `//x` must stay a path, never become a host.
+    const relative = path.startsWith("/") ? path : new URL(path).pathname + new URL(path).search;
+    const host = req.headers.host ?? req.headers[":authority"];
+    return new URL(`${secure ? "https" : "http"}://${host ?? "localhost"}${relative}`).href;
+  } catch {
+    return new URL(`http://localhost${path.startsWith("/") ? path : "/"}`).href;
+  }
+}
+
+// A body-parsing middleware consumed the stream and left the result on `req.body`.
+function preParsedBody(req: IncomingMessage): Uint8Array<ArrayBuffer> | undefined {
+  const consumed = req.readableEnded || (req.complete && !req.readable);
+  if (!consumed || !("body" in req)) return undefined;
+  const value = (req as { body?: unknown }).body;
+  if (value === undefined || value === null) return new Uint8Array();
+  if (value instanceof Uint8Array) return new Uint8Array(value); // express.raw() leaves a Buffer
+  return new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+}
+
+function limitedStream(source: Readable, maxBytes: number): ReadableStream<Uint8Array> | null {
+  if (source.readableEnded) return null; // read by someone who kept nothing: the core sees an empty body
+  let received = 0;
+  let cleanup = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const onData = (chunk: Buffer | string) => {
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        received += bytes.byteLength;
+        if (received > maxBytes) {
+          cleanup();
+          controller.error(new VargateError("PAYLOAD_TOO_LARGE"));
+          return;
+        }
+        controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        // Back-pressure: stop the socket until the core pulls again.
+        if ((controller.desiredSize ?? 0) <= 0) source.pause();
+      };
+      const onEnd = () => {
+        cleanup();
+        controller.close();
+      };
+      const onError = (error: Error) => {
+        cleanup();
+        controller.error(error);
+      };
+      cleanup = () => {
+        source.off("data", onData);
+        source.off("end", onEnd);
+        source.off("error", onError);
+        source.pause();
+      };
+      source.on("data", onData);
+      source.once("end", onEnd);
+      source.once("error", onError);
+    },
+    pull() {
+      source.resume();
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
+}
