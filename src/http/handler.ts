@@ -83,12 +83,23 @@ function matchPath(compiled: CompiledRoute[], path: string) {
     const found = pattern.exec(path);
     if (!found) continue;
     const params: Record<string, string> = {};
-    names.forEach((name, index) => {
-      params[name] = decodeURIComponent(found[index + 1] as string);
+    const decoded = names.every((name, index) => {
+      const value = decodeSegment(found[index + 1] as string);
+      if (value !== null) params[name] = value;
+      return value !== null;
     });
-    matches.push({ route, params });
+    if (decoded) matches.push({ route, params });
   }
   return matches;
+}
+
+// A malformed escape (`%zz`) matches no route: a 404, not an internal error.
+function decodeSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 function normalisePrefix(prefix: string): string {

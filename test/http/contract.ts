@@ -658,6 +658,13 @@ export function describeHttpContract(name: string, startServer: StartServer, opt
         expectError(await acme("/elsewhere"), 404, "ROUTE_NOT_FOUND");
       });
 
+      it("answers a malformed percent-escape with a 4xx, never a 500", async () => {
+        // vargate's core answers 404 ROUTE_NOT_FOUND; Fastify's router refuses such URLs with 400 before any route.
+        const reply = await acme("/managed/agents/%zz");
+        expect(reply.status).toBeGreaterThanOrEqual(400);
+        expect(reply.status).toBeLessThan(500);
+      });
+
       it("tolerates a trailing slash and a query string", async () => {
         expect((await acme("/managed/agents/?limit=1")).status).toBe(200);
       });

@@ -161,6 +161,7 @@ describe("node bridge: aborts and responses", () => {
     const response = await fetch(url);
     expect(response.status).toBe(201);
     expect(response.headers.get("x-extra")).toBe("1");
+    expect(response.headers.get("connection")).not.toBe("close"); // keep-alive when the request was read in full
     expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/"]);
     expect(await response.text()).toBe("created");
   });
