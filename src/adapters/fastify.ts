@@ -27,16 +27,22 @@ export const vargateFastify: FastifyPluginAsync<VargateFastifyOptions> = async (
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
 
-  instance.all("/*", async (request, reply) => {
-    const payload = request.body instanceof Readable ? request.body : undefined;
-    const response = await handler(toWebRequest(request.raw, reply.raw, { maxBodyBytes, bodyStream: payload }));
-    reply.code(response.status);
-    for (const [name, value] of response.headers) {
-      if (name !== "set-cookie") reply.header(name, value);
-    }
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length > 0) reply.header("set-cookie", cookies);
-    if (!request.raw.complete) reply.header("connection", "close"); // answered before the body was read
-    return reply.send(response.body ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>) : null);
+  // The methods a web `Request` can carry (not TRACE); the core answers 405 with Allow for the ones a route lacks.
+  const method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+  instance.route({
+    method,
+    url: "/*",
+    handler: async (request, reply) => {
+      const payload = request.body instanceof Readable ? request.body : undefined;
+      const response = await handler(toWebRequest(request.raw, reply.raw, { maxBodyBytes, bodyStream: payload }));
+      reply.code(response.status);
+      for (const [name, value] of response.headers) {
+        if (name !== "set-cookie") reply.header(name, value);
+      }
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) reply.header("set-cookie", cookies);
+      if (!request.raw.complete) reply.header("connection", "close"); // answered before the body was read
+      return reply.send(response.body ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>) : null);
+    },
   });
 };

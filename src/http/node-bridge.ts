@@ -1,8 +1,8 @@
 // The one bridge between Node's http objects and the web-standard core. Express, Fastify and node:http all use it.
-// It imports only node builtins and the public error type, so a third-party adapter could copy it as is.
+// It imports only node builtins and the public entry point, so a third-party adapter could copy it as is.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import { DEFAULT_MAX_BODY_BYTES, VargateError } from "../index.js";
+import { DEFAULT_MAX_BODY_BYTES, isVargateError, VARGATE_ERROR_CODES, VargateError } from "../index.js";
 
 /** How `toWebRequest` reads a Node request. */
 export interface NodeRequestOptions {
@@ -13,6 +13,8 @@ export interface NodeRequestOptions {
 }
 
 const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
+// Methods a web `Request` cannot carry; Node still delivers them.
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /**
  * Builds a web `Request` from a Node request.
@@ -22,10 +24,13 @@ const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
  *   body is never buffered, whatever its `content-length` says (or when it has none).
  * - A body some middleware already read (`express.json()` and friends leave it on `req.body`) is re-serialised.
  * - `request.signal` aborts when the client disconnects before the response is finished.
+ *
+ * Throws `METHOD_NOT_ALLOWED` for CONNECT, TRACE and TRACK, which a web `Request` cannot represent.
  */
 export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: NodeRequestOptions = {}): Request {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const method = (req.method ?? "GET").toUpperCase();
+  if (FORBIDDEN_METHODS.has(method)) throw new VargateError("METHOD_NOT_ALLOWED");
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(":")) continue; // HTTP/2 pseudo-headers are not headers
@@ -88,8 +93,8 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
 }
 
 /**
- * Runs a web handler for one Node request. Never rejects: a failure here (not in the handler, which maps its own
- * errors) becomes a bare 500, or a destroyed socket when headers are already out.
+ * Runs a web handler for one Node request. Never rejects: a failure outside the handler (which maps its own errors)
+ * becomes a generic 500 in the `{detail, code}` shape, or a destroyed socket when headers are already out.
  */
 export async function handleNodeRequest(
   handler: (request: Request) => Promise<Response>,
@@ -100,14 +105,17 @@ export async function handleNodeRequest(
   try {
     const response = await handler(toWebRequest(req, res, options));
     await writeWebResponse(res, response, req);
-  } catch {
+  } catch (error) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.statusCode = 500;
+    // Only the bridge's own refusals keep their code; anything else is a generic 500, its message never sent.
+    const code = isVargateError(error, "METHOD_NOT_ALLOWED") ? error.code : "INTERNAL_ERROR";
+    res.statusCode = VARGATE_ERROR_CODES[code].status;
     res.setHeader("content-type", "application/json; charset=utf-8");
-    res.end(JSON.stringify({ detail: "Internal server error", code: "INTERNAL_ERROR" }));
+    res.setHeader("cache-control", "no-store");
+    res.end(JSON.stringify({ detail: VARGATE_ERROR_CODES[code].message, code }));
   }
 }
 

@@ -176,6 +176,19 @@ describe("node bridge: aborts and responses", () => {
   });
 });
 
+describe("node bridge: methods a web Request cannot carry", () => {
+  it("answers TRACE with 405 METHOD_NOT_ALLOWED in the error shape", async () => {
+    const url = new URL(await bridged(async () => new Response("unreachable")));
+    const request = http.request({ host: url.hostname, port: url.port, path: "/managed/agents", method: "TRACE" });
+    request.end();
+    const [response] = (await once(request, "response")) as [http.IncomingMessage];
+    let text = "";
+    for await (const chunk of response) text += chunk;
+    expect(response.statusCode).toBe(405);
+    expect(JSON.parse(text)).toEqual({ detail: "Method not allowed", code: "METHOD_NOT_ALLOWED" });
+  });
+});
+
 describe.each([
   ["node:http", startNodeServer],
   ["Express", startExpressServer],
