@@ -1,1 +1,2 @@
 // Test helpers for vargate and for applications that embed it. Each helper lives in its own file.
+export { describeStorageConformance, type StorageConformanceOptions } from "./storage-conformance.js";

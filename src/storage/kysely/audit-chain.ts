@@ -1,0 +1,91 @@
+import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
+import type { AuditEntry, AuditHead, AuditRecord } from "../../audit/types.js";
+import { StorageError } from "../../errors.js";
+import { isUniqueViolation } from "./dialects.js";
+import { auditToRow, storableEntry, toNumber } from "./rows.js";
+import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import type { Db } from "./transactions.js";
+
+// Rows per INSERT: far below every engine's bound-parameter limit (19 columns each).
+const INSERT_CHUNK = 500;
+
+/** Appends to a tenant's chain inside the transaction whose head lock it holds. */
+export interface LockedChain {
+  /** Seals `entries` after the current head, inserts them and moves the head. Fails whole on a duplicate. */
+  append(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+}
+
+/**
+ * Locks `tenantId`'s chain head inside `trx` (creating the head row if the chain is new) and returns a handle to
+ * append through. Every audited mutation takes this lock first, so all writes of one tenant's chain are
+ * serialised and lock in one order (head, then domain rows): the chain cannot fork and appends cannot deadlock.
+ *
+ * SQLite needs no row lock: the transaction began with `BEGIN IMMEDIATE` and holds the file's write lock.
+ */
+export async function lockChain(
+  trx: Db,
+  dialect: KyselyDialectName,
+  name: string,
+  tenantId: string,
+): Promise<LockedChain> {
+  let head = await lockHead(trx, dialect, name, tenantId);
+  return {
+    async append(entries) {
+      if (entries.length === 0) return [];
+      const seen = new Set<string>();
+      for (const entry of entries) {
+        if (seen.has(entry.action_id)) {
+          throw new StorageError(name, `Duplicate audit action_id ${entry.action_id} in one append`);
+        }
+        seen.add(entry.action_id);
+      }
+      const sealed = sealAuditRecords(tenantId, head, entries.map(storableEntry));
+      try {
+        for (let start = 0; start < sealed.records.length; start += INSERT_CHUNK) {
+          const rows = sealed.records.slice(start, start + INSERT_CHUNK).map(auditToRow);
+          await trx.insertInto(T.auditLog).values(rows).execute();
+        }
+      } catch (error) {
+        // The head lock rules out a racing seq, so a unique violation here is an action_id already stored.
+        if (isUniqueViolation(dialect, error)) {
+          throw new StorageError(name, "Duplicate audit action_id: the tenant already has a record with it", {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      await trx
+        .updateTable(T.auditHeads)
+        .set({ seq: sealed.head.seq, hash: sealed.head.hash })
+        .where("tenant_id", "=", tenantId)
+        .execute();
+      head = sealed.head;
+      return sealed.records;
+    },
+  };
+}
+
+async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<AuditHead> {
+  const select = () => {
+    const query = trx.selectFrom(T.auditHeads).select(["seq", "hash"]).where("tenant_id", "=", tenantId);
+    return (dialect === "sqlite" ? query : query.forUpdate()).executeTakeFirst();
+  };
+  const insert = trx.insertInto(T.auditHeads).values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH });
+
+  let row: { seq: number | string | bigint; hash: string } | undefined;
+  if (dialect === "mysql") {
+    // Insert-or-touch first: it locks the row whether or not it existed. A locking read of a missing row would
+    // take a gap lock instead, and two new tenants' first appends would deadlock.
+    await insert.onDuplicateKeyUpdate({ tenant_id: (eb) => eb.ref("tenant_id") }).execute();
+    row = await select();
+  } else {
+    row = await select();
+    if (!row) {
+      // A racing creator's uncommitted insert makes ours wait, then do nothing; the read below locks its row.
+      await insert.onConflict((oc) => oc.column("tenant_id").doNothing()).execute();
+      row = await select();
+    }
+  }
+  if (!row) throw new StorageError(name, "The audit chain head could not be locked");
+  return { seq: toNumber(row.seq), hash: row.hash };
+}

@@ -1,0 +1,21 @@
+// vargate/kysely: storage on SQLite, PostgreSQL or MySQL/MariaDB through Kysely.
+export {
+  type DatabaseTarget,
+  type KyselyStorageFromUrlOptions,
+  kyselyStorageFromUrl,
+  parseDatabaseUrl,
+} from "./from-url.js";
+export { migrateVargate, vargateMigrations, vargateMigrator } from "./migrations.js";
+export {
+  type KyselyDialectName,
+  VARGATE_MIGRATION_LOCK_TABLE,
+  VARGATE_MIGRATION_TABLE,
+  VARGATE_TABLES,
+  type VargateAgentConfigsTable,
+  type VargateApiKeysTable,
+  type VargateAuditHeadsTable,
+  type VargateAuditLogTable,
+  type VargateDatabase,
+  type VargateTenantsTable,
+} from "./schema.js";
+export { type KyselyStorageOptions, kyselyStorage } from "./storage.js";

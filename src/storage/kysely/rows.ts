@@ -1,0 +1,206 @@
+import type { Insertable, Selectable } from "kysely";
+import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
+import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
+import type { JsonObject, JsonValue } from "../../json.js";
+import type { ApiKeyRecord, TenantRecord } from "../../tenants/types.js";
+import type {
+  VargateAgentConfigsTable,
+  VargateApiKeysTable,
+  VargateAuditLogTable,
+  VargateTenantsTable,
+} from "./schema.js";
+
+// Conversions between records and rows. Drivers disagree on numbers (pg: int8 as a string), so every numeric
+// column goes through Number(); JSON fields are stored as JSON text and parsed back.
+
+export function toNumber(value: number | string | bigint): number {
+  return typeof value === "number" ? value : Number(value);
+}
+
+export function tenantToRow(tenant: TenantRecord): VargateTenantsTable {
+  return {
+    tenant_id: tenant.tenant_id,
+    name: tenant.name,
+    max_concurrent_sessions: tenant.max_concurrent_sessions,
+    max_daily_sessions: tenant.max_daily_sessions,
+    max_session_hours: tenant.max_session_hours,
+    created_at: tenant.created_at,
+  };
+}
+
+export function tenantFromRow(row: Selectable<VargateTenantsTable>): TenantRecord {
+  return {
+    tenant_id: row.tenant_id,
+    name: row.name,
+    max_concurrent_sessions: toNumber(row.max_concurrent_sessions),
+    max_daily_sessions: toNumber(row.max_daily_sessions),
+    max_session_hours: toNumber(row.max_session_hours),
+    created_at: row.created_at,
+  };
+}
+
+export function apiKeyToRow(key: ApiKeyRecord): VargateApiKeysTable {
+  return {
+    key_id: key.key_id,
+    tenant_id: key.tenant_id,
+    key_hash: key.key_hash,
+    prefix: key.prefix,
+    created_at: key.created_at,
+    revoked_at: key.revoked_at,
+  };
+}
+
+export function apiKeyFromRow(row: Selectable<VargateApiKeysTable>): ApiKeyRecord {
+  return {
+    key_id: row.key_id,
+    tenant_id: row.tenant_id,
+    key_hash: row.key_hash,
+    prefix: row.prefix,
+    created_at: row.created_at,
+    revoked_at: row.revoked_at,
+  };
+}
+
+export function agentToRow(config: AgentConfigRecord): VargateAgentConfigsTable {
+  return {
+    tenant_id: config.tenant_id,
+    id: config.id,
+    name: config.name,
+    anthropic_model: config.anthropic_model,
+    system_prompt: config.system_prompt,
+    allowed_tools: JSON.stringify(config.allowed_tools),
+    require_human_approval: JSON.stringify(config.require_human_approval),
+    max_session_hours: config.max_session_hours,
+    max_daily_sessions: config.max_daily_sessions,
+    max_delegation_depth: config.max_delegation_depth,
+    governance_profile: JSON.stringify(config.governance_profile),
+    parent_agent_id: config.parent_agent_id,
+    version: config.version,
+    created_at: config.created_at,
+    updated_at: config.updated_at,
+  };
+}
+
+/** The columns an update writes; fields absent from `changes` are left alone. */
+export function agentChangesToRow(changes: AgentConfigChanges): Partial<VargateAgentConfigsTable> {
+  const row: Partial<VargateAgentConfigsTable> = {};
+  if (changes.name !== undefined) row.name = changes.name;
+  if (changes.anthropic_model !== undefined) row.anthropic_model = changes.anthropic_model;
+  if (changes.system_prompt !== undefined) row.system_prompt = changes.system_prompt;
+  if (changes.allowed_tools !== undefined) row.allowed_tools = JSON.stringify(changes.allowed_tools);
+  if (changes.require_human_approval !== undefined) {
+    row.require_human_approval = JSON.stringify(changes.require_human_approval);
+  }
+  if (changes.max_session_hours !== undefined) row.max_session_hours = changes.max_session_hours;
+  if (changes.max_daily_sessions !== undefined) row.max_daily_sessions = changes.max_daily_sessions;
+  if (changes.max_delegation_depth !== undefined) row.max_delegation_depth = changes.max_delegation_depth;
+  if (changes.governance_profile !== undefined) row.governance_profile = JSON.stringify(changes.governance_profile);
+  return row;
+}
+
+export function agentFromRow(row: Selectable<VargateAgentConfigsTable>): AgentConfigRecord {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    anthropic_model: row.anthropic_model,
+    system_prompt: row.system_prompt,
+    allowed_tools: JSON.parse(row.allowed_tools) as string[],
+    require_human_approval: JSON.parse(row.require_human_approval) as string[],
+    max_session_hours: toNumber(row.max_session_hours),
+    max_daily_sessions: toNumber(row.max_daily_sessions),
+    max_delegation_depth: toNumber(row.max_delegation_depth),
+    governance_profile: JSON.parse(row.governance_profile) as JsonObject,
+    parent_agent_id: row.parent_agent_id,
+    version: toNumber(row.version),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+// Lone UTF-16 surrogates cannot be stored as UTF-8 text (drivers replace them with U+FFFD), so they are
+// replaced before sealing: the hash then covers exactly what is stored.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function wellFormed<T extends string | null>(value: T): T {
+  return (typeof value === "string" ? value.replace(LONE_SURROGATE, "\uFFFD") : value) as T;
+}
+
+/**
+ * The entry exactly as it will read back from the database: strings well-formed, JSON fields passed through
+ * JSON text. Sealing this (not the caller's object) means the stored record verifies.
+ */
+export function storableEntry(entry: AuditEntry): AuditEntry {
+  return {
+    action_id: wellFormed(entry.action_id),
+    session_id: wellFormed(entry.session_id),
+    agent_id: wellFormed(entry.agent_id),
+    event_id: wellFormed(entry.event_id),
+    actor: wellFormed(entry.actor),
+    source: entry.source,
+    tool: wellFormed(entry.tool),
+    method: wellFormed(entry.method),
+    decision: entry.decision,
+    severity: entry.severity,
+    violations: JSON.parse(JSON.stringify(entry.violations)) as string[],
+    input: JSON.parse(JSON.stringify(entry.input) ?? "null") as JsonValue,
+    policy_version: entry.policy_version,
+    requested_at: wellFormed(entry.requested_at),
+  };
+}
+
+export function auditToRow(record: AuditRecord): Insertable<VargateAuditLogTable> {
+  return {
+    tenant_id: record.tenant_id,
+    seq: record.seq,
+    action_id: record.action_id,
+    session_id: record.session_id,
+    agent_id: record.agent_id,
+    event_id: record.event_id,
+    actor: record.actor,
+    source: record.source,
+    tool: record.tool,
+    method: record.method,
+    decision: record.decision,
+    severity: record.severity,
+    violations: JSON.stringify(record.violations),
+    input: JSON.stringify(record.input),
+    policy_version: record.policy_version,
+    requested_at: record.requested_at,
+    prev_hash: record.prev_hash,
+    record_hash: record.record_hash,
+  };
+}
+
+export function auditFromRow(row: Selectable<VargateAuditLogTable>): AuditRecord {
+  return {
+    action_id: row.action_id,
+    session_id: row.session_id,
+    agent_id: row.agent_id,
+    event_id: row.event_id,
+    actor: row.actor,
+    source: row.source as AuditSource,
+    tool: row.tool,
+    method: row.method,
+    decision: row.decision as AuditDecision,
+    severity: row.severity as Severity,
+    violations: parseStoredJson(row.violations) as string[],
+    input: parseStoredJson(row.input),
+    policy_version: row.policy_version === null ? null : toNumber(row.policy_version),
+    requested_at: row.requested_at,
+    tenant_id: row.tenant_id,
+    seq: toNumber(row.seq),
+    prev_hash: row.prev_hash,
+    record_hash: row.record_hash,
+  };
+}
+
+// vargate only ever writes valid JSON here; text that does not parse was edited by hand. Returning it as a
+// string lets verification report the record as broken instead of every read failing.
+function parseStoredJson(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}

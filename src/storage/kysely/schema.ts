@@ -1,0 +1,102 @@
+import type { ColumnType } from "kysely";
+
+/** The SQL engines `kyselyStorage()` speaks. Always given explicitly, never sniffed from a connection. */
+export type KyselyDialectName = "sqlite" | "postgres" | "mysql";
+
+/** Every table vargate creates; all carry the `vargate_` prefix so they can live in an application's database. */
+export const VARGATE_TABLES = {
+  tenants: "vargate_tenants",
+  apiKeys: "vargate_api_keys",
+  agentConfigs: "vargate_agent_configs",
+  auditLog: "vargate_audit_log",
+  auditHeads: "vargate_audit_heads",
+} as const;
+
+/** Kysely's migrator bookkeeping tables, renamed so they never collide with the application's own migrations. */
+export const VARGATE_MIGRATION_TABLE = "vargate_migrations";
+export const VARGATE_MIGRATION_LOCK_TABLE = "vargate_migrations_lock";
+
+// PostgreSQL returns int8 as a string to avoid precision loss; the storage converts it back to a number.
+type BigIntColumn = ColumnType<number | string | bigint, number, number>;
+
+/** `vargate_tenants`: one row per tenant. Timestamps are the exact RFC 3339 strings vargate was given. */
+export interface VargateTenantsTable {
+  tenant_id: string;
+  name: string;
+  max_concurrent_sessions: number;
+  max_daily_sessions: number;
+  max_session_hours: number;
+  created_at: string;
+}
+
+/** `vargate_api_keys`: hashes of API keys, never the keys. */
+export interface VargateApiKeysTable {
+  key_id: string;
+  tenant_id: string;
+  key_hash: string;
+  prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** `vargate_agent_configs`: the JSON fields are stored as JSON text and parsed on read. */
+export interface VargateAgentConfigsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  anthropic_model: string;
+  system_prompt: string | null;
+  /** JSON text of a string array. */
+  allowed_tools: string;
+  /** JSON text of a string array. */
+  require_human_approval: string;
+  max_session_hours: number;
+  max_daily_sessions: number;
+  max_delegation_depth: number;
+  /** JSON text of an object. */
+  governance_profile: string;
+  parent_agent_id: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `vargate_audit_log`: sealed audit records, one chain per tenant, keyed by `(tenant_id, seq)`. */
+export interface VargateAuditLogTable {
+  tenant_id: string;
+  seq: BigIntColumn;
+  action_id: string;
+  session_id: string | null;
+  agent_id: string | null;
+  event_id: string | null;
+  actor: string | null;
+  source: string;
+  tool: string;
+  method: string;
+  decision: string;
+  severity: string;
+  /** JSON text of a string array. */
+  violations: string;
+  /** JSON text of the evaluation input. */
+  input: string;
+  policy_version: number | null;
+  requested_at: string;
+  prev_hash: string;
+  record_hash: string;
+}
+
+/** `vargate_audit_heads`: each tenant's chain head, the row appends lock. */
+export interface VargateAuditHeadsTable {
+  tenant_id: string;
+  seq: BigIntColumn;
+  hash: string;
+}
+
+/** The Kysely database type of vargate's tables, for applications that query them directly (read-only!). */
+export interface VargateDatabase {
+  vargate_tenants: VargateTenantsTable;
+  vargate_api_keys: VargateApiKeysTable;
+  vargate_agent_configs: VargateAgentConfigsTable;
+  vargate_audit_log: VargateAuditLogTable;
+  vargate_audit_heads: VargateAuditHeadsTable;
+}

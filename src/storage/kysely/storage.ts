@@ -1,0 +1,279 @@
+import type { Kysely } from "kysely";
+import { GENESIS_HASH } from "../../audit/chain.js";
+import { ConfigError, VargateError } from "../../errors.js";
+import type { VargateStorage } from "../port.js";
+import { type LockedChain, lockChain } from "./audit-chain.js";
+import { isUniqueViolation } from "./dialects.js";
+import { migrateVargate } from "./migrations.js";
+import {
+  agentChangesToRow,
+  agentFromRow,
+  agentToRow,
+  apiKeyFromRow,
+  apiKeyToRow,
+  auditFromRow,
+  tenantFromRow,
+  tenantToRow,
+  toNumber,
+} from "./rows.js";
+import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { type Db, Rollback, Runner } from "./transactions.js";
+
+export interface KyselyStorageOptions {
+  /** The engine behind `db`. Given explicitly; vargate never guesses it from the connection. */
+  dialect: KyselyDialectName;
+  /**
+   * Your Kysely instance. vargate queries it without your plugins (so `CamelCasePlugin` and friends do not
+   * rename its columns) and leaves its lifecycle to you unless `destroyOnClose` is set.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: accepts any application's Kysely, whatever its database type.
+  db: Kysely<any>;
+  /**
+   * Whether several processes may share this database. @default true; pass `false` for SQLite `:memory:`, which
+   * no other process can open.
+   */
+  multiProcess?: boolean;
+  /** SQLite: how long an operation waits for another connection's write lock before failing. @default 15000 */
+  busyTimeoutMs?: number;
+  /** Call `db.destroy()` from `close()`. @default false (you brought the instance, you destroy it) */
+  destroyOnClose?: boolean;
+}
+
+const DIALECTS: readonly KyselyDialectName[] = ["sqlite", "postgres", "mysql"];
+const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * vargate storage on a Kysely instance you provide: SQLite (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB
+ * (mysql2). Tables are prefixed `vargate_`; call `migrate()` (or `governor.migrate()`) before use.
+ *
+ * Guarantees: every audited mutation writes its change and its sealed audit record in one transaction, after
+ * locking the tenant's chain head, so the chain stays linear across any number of processes sharing the
+ * database. Timestamps and JSON round-trip exactly; numbers come back as numbers on every dialect. Driver
+ * failures surface as `StorageError` without SQL or connection details (the driver error is the `cause`).
+ */
+export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
+  if (!options || typeof options !== "object") throw new ConfigError("kyselyStorage: expected an options object");
+  const { dialect } = options;
+  if (!DIALECTS.includes(dialect)) {
+    throw new ConfigError(`kyselyStorage: dialect must be one of ${DIALECTS.join(", ")}`);
+  }
+  if (typeof options.db?.withoutPlugins !== "function") {
+    throw new ConfigError("kyselyStorage: db must be a Kysely instance");
+  }
+  const owned = options.db as unknown as Db;
+  const db = owned.withoutPlugins();
+  const name = `kysely:${dialect}`;
+  let closed = false;
+  const runner = new Runner({
+    name,
+    dialect,
+    db,
+    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    isClosed: () => closed,
+  });
+
+  // The one way an audited mutation runs: a write transaction that locks the tenant's chain head first.
+  const audited = <R>(operation: string, tenantId: string, fn: (trx: Db, chain: LockedChain) => Promise<R>) =>
+    runner.write(operation, async (trx) => fn(trx, await lockChain(trx, dialect, name, tenantId)));
+
+  return {
+    name,
+    capabilities: { multiProcess: options.multiProcess ?? true },
+
+    async migrate() {
+      await runner.run("migrate", () => migrateVargate(db, dialect));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (options.destroyOnClose) await owned.destroy();
+    },
+
+    tenants: {
+      async create(tenant, firstKey, audit) {
+        await audited("tenants.create", tenant.tenant_id, async (trx, chain) => {
+          try {
+            await trx.insertInto(T.tenants).values(tenantToRow(tenant)).execute();
+          } catch (error) {
+            if (isUniqueViolation(dialect, error)) throw new VargateError("TENANT_EXISTS");
+            throw error;
+          }
+          await trx.insertInto(T.apiKeys).values(apiKeyToRow(firstKey)).execute();
+          await chain.append([audit]);
+        });
+      },
+      get(tenantId) {
+        return runner.run("tenants.get", async (db) => {
+          const row = await db.selectFrom(T.tenants).selectAll().where("tenant_id", "=", tenantId).executeTakeFirst();
+          return row ? tenantFromRow(row) : null;
+        });
+      },
+      list() {
+        return runner.run("tenants.list", async (db) => {
+          const rows = await db.selectFrom(T.tenants).selectAll().orderBy("tenant_id", "asc").execute();
+          return rows.map(tenantFromRow);
+        });
+      },
+    },
+
+    apiKeys: {
+      async create(key, audit, options = {}) {
+        await audited("apiKeys.create", key.tenant_id, async (trx, chain) => {
+          const { revokeOthersAt } = options;
+          if (revokeOthersAt !== undefined) {
+            // Before the insert, so the new key is not among the "others".
+            await trx
+              .updateTable(T.apiKeys)
+              .set({ revoked_at: revokeOthersAt })
+              .where("tenant_id", "=", key.tenant_id)
+              .where("revoked_at", "is", null)
+              .execute();
+          }
+          await trx.insertInto(T.apiKeys).values(apiKeyToRow(key)).execute();
+          await chain.append([audit]);
+        });
+      },
+      findByHash(keyHash) {
+        return runner.run("apiKeys.findByHash", async (db) => {
+          const row = await db.selectFrom(T.apiKeys).selectAll().where("key_hash", "=", keyHash).executeTakeFirst();
+          return row ? apiKeyFromRow(row) : null;
+        });
+      },
+      list(tenantId) {
+        return runner.run("apiKeys.list", async (db) => {
+          const rows = await db
+            .selectFrom(T.apiKeys)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .orderBy("created_at", "desc")
+            .orderBy("key_id", "desc")
+            .execute();
+          return rows.map(apiKeyFromRow);
+        });
+      },
+      revoke(tenantId, revokedAt, audit, keyId) {
+        return audited("apiKeys.revoke", tenantId, async (trx, chain) => {
+          let query = trx
+            .updateTable(T.apiKeys)
+            .set({ revoked_at: revokedAt })
+            .where("tenant_id", "=", tenantId)
+            .where("revoked_at", "is", null);
+          if (keyId !== undefined) query = query.where("key_id", "=", keyId);
+          const changed = Number((await query.executeTakeFirst()).numUpdatedRows);
+          // Nothing changed: no audit record, and roll back so not even a new chain head is left behind.
+          if (changed === 0) throw new Rollback(0);
+          await chain.append([audit]);
+          return changed;
+        });
+      },
+    },
+
+    agents: {
+      async create(config, audit) {
+        await audited("agents.create", config.tenant_id, async (trx, chain) => {
+          await trx.insertInto(T.agentConfigs).values(agentToRow(config)).execute();
+          await chain.append([audit]);
+        });
+      },
+      get(tenantId, agentId) {
+        return runner.run("agents.get", async (db) => {
+          const row = await db
+            .selectFrom(T.agentConfigs)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", agentId)
+            .executeTakeFirst();
+          return row ? agentFromRow(row) : null;
+        });
+      },
+      list(tenantId) {
+        return runner.run("agents.list", async (db) => {
+          const rows = await db
+            .selectFrom(T.agentConfigs)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .orderBy("created_at", "desc")
+            .orderBy("id", "desc")
+            .execute();
+          return rows.map(agentFromRow);
+        });
+      },
+      update(tenantId, agentId, changes, { expectedVersion, updatedAt, audit }) {
+        return audited("agents.update", tenantId, async (trx, chain) => {
+          // Compare-and-set: the version check and the bump are one statement.
+          const result = await trx
+            .updateTable(T.agentConfigs)
+            .set((eb) => ({ ...agentChangesToRow(changes), updated_at: updatedAt, version: eb("version", "+", 1) }))
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", agentId)
+            .where("version", "=", expectedVersion)
+            .executeTakeFirst();
+          if (Number(result.numUpdatedRows) === 0) throw new Rollback(null);
+          await chain.append([audit]);
+          // Read back inside the transaction (no RETURNING: MariaDB lacks it for UPDATE).
+          const row = await trx
+            .selectFrom(T.agentConfigs)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", agentId)
+            .executeTakeFirstOrThrow();
+          return agentFromRow(row);
+        });
+      },
+    },
+
+    audit: {
+      append(tenantId, entries) {
+        return audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
+      },
+      head(tenantId) {
+        return runner.run("audit.head", async (db) => {
+          const row = await db
+            .selectFrom(T.auditHeads)
+            .select(["seq", "hash"])
+            .where("tenant_id", "=", tenantId)
+            .executeTakeFirst();
+          return row ? { seq: toNumber(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+        });
+      },
+      scan(tenantId, { afterSeq, limit }) {
+        return runner.run("audit.scan", async (db) => {
+          const rows = await db
+            .selectFrom(T.auditLog)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .where("seq", ">", afterSeq)
+            .orderBy("seq", "asc")
+            .limit(limit)
+            .execute();
+          return rows.map(auditFromRow);
+        });
+      },
+      listBySession(tenantId, sessionId, { limit }) {
+        return runner.run("audit.listBySession", async (db) => {
+          const rows = await db
+            .selectFrom(T.auditLog)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .where("session_id", "=", sessionId)
+            .orderBy("seq", "asc")
+            .limit(limit)
+            .execute();
+          return rows.map(auditFromRow);
+        });
+      },
+      get(tenantId, actionId) {
+        return runner.run("audit.get", async (db) => {
+          const row = await db
+            .selectFrom(T.auditLog)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .where("action_id", "=", actionId)
+            .executeTakeFirst();
+          return row ? auditFromRow(row) : null;
+        });
+      },
+    },
+  };
+}
