@@ -1,5 +1,5 @@
 // The published type declarations resolve for ESM (.d.ts) and CJS (.d.cts) consumers, and are real types.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, ROOT, runNode } from "./helpers.js";
@@ -42,11 +42,19 @@ export const ${kind} = [
 ];
 `;
 
+/** The README's embed example (its first `ts` block), so the documented code compiles against the real types. */
+function readmeExample(): string {
+  const block = /```ts\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, "README.md"), "utf8"))?.[1];
+  if (!block) throw new Error("README.md has no ```ts block");
+  return `${block}\nexport {};\n`;
+}
+
 beforeAll(() => {
   assertBuilt();
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "consumer.mts"), consumer("esm"));
   writeFileSync(join(dir, "consumer.cts"), consumer("cjs"));
+  writeFileSync(join(dir, "readme.mts"), readmeExample());
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
@@ -60,14 +68,14 @@ beforeAll(() => {
         types: ["node"],
         typeRoots: [join(ROOT, "node_modules/@types")],
       },
-      files: ["consumer.mts", "consumer.cts"],
+      files: ["consumer.mts", "consumer.cts", "readme.mts"],
     }),
   );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("type declarations", () => {
-  it("type-check an ESM and a CJS consumer of every subpath (tsc, moduleResolution nodenext)", () => {
+  it("type-check an ESM and a CJS consumer of every subpath, and the README example (tsc, nodenext)", () => {
     const result = runNode([join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")]);
     expect(`${result.stdout}${result.stderr}`).toBe("");
     expect(result.status).toBe(0);
