@@ -1,2 +1,3 @@
 // Test helpers for vargate and for applications that embed it. Each helper lives in its own file.
 export { describeStorageConformance, type StorageConformanceOptions } from "./storage-conformance.js";
+export * from "./fake-platform/index.js";
