@@ -3,6 +3,9 @@ import { VargateGovernor } from "../governor.js";
 import { type DatabaseOption, openStorage, resolveDatabaseUrl } from "./database.js";
 import { CliError, type CliIo, EXIT_OK, printJson } from "./io.js";
 
+/** The `actor` of audit records the CLI writes. */
+export const CLI_ACTOR = "vargate-cli";
+
 export interface CreateTenantOptions extends DatabaseOption {
   name?: string;
 }
@@ -16,7 +19,7 @@ export async function createTenant(tenantId: string, options: CreateTenantOption
   const governor = new VargateGovernor({ storage });
   try {
     const issued = await governor.tenants
-      .create({ tenant_id: tenantId, ...(options.name !== undefined && { name: options.name }) })
+      .create({ tenant_id: tenantId, ...(options.name !== undefined && { name: options.name }) }, { actor: CLI_ACTOR })
       .catch((error: unknown) => {
         if (isVargateError(error, "TENANT_EXISTS")) throw new CliError(`tenant "${tenantId}" already exists`);
         throw error;

@@ -6,6 +6,8 @@ import { SignJWT } from "jose";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, run } from "../../src/cli/run.js";
 import { VERSION } from "../../src/cli/version.js";
+import { VargateGovernor } from "../../src/index.js";
+import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
 import { captureIo, ROOT, tempDir } from "./helpers.js";
 
 const temp = tempDir();
@@ -95,6 +97,20 @@ describe("vargate tenants create", () => {
     );
     expect(bytes.includes(Buffer.from("Acme Corp"))).toBe(true);
     expect(bytes.includes(Buffer.from(api_key))).toBe(false);
+  });
+
+  it("records the tenant's creation in its audit chain with actor vargate-cli", async () => {
+    const database = freshDb();
+    await run(["tenants", "create", "acme", "--name", "Acme Corp", "--database", database], captureIo());
+    const governor = new VargateGovernor({ storage: kyselyStorageFromUrl(database) });
+    try {
+      expect(await governor.tenants.get("acme")).toMatchObject({ tenant_id: "acme", name: "Acme Corp" });
+      const records = [];
+      for await (const record of governor.audit.records("acme")) records.push(record);
+      expect(records).toMatchObject([{ seq: 1, method: "create_tenant", actor: "vargate-cli" }]);
+    } finally {
+      await governor.close();
+    }
   });
 
   it("refuses a duplicate tenant with exit 1 and prints no key", async () => {
