@@ -180,6 +180,24 @@ describe("fake platform session events", () => {
     expect(b.indexOf(start as never)).toBeLessThan(b.indexOf(message as never));
   });
 
+  it("sends heartbeat comments that the SDK skips", async () => {
+    h = await startFake({ heartbeatMs: 1 });
+    const { environment, agent } = await seedAgent(h.client);
+    const session = await h.client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    const stream = await h.client.beta.sessions.events.stream(session.id);
+    const raw = await fetch(`${h.fake.url}/v1/sessions/${session.id}/events/stream`, {
+      headers: { "x-api-key": h.fake.apiKey, "anthropic-beta": "managed-agents-2026-04-01" },
+    });
+    const reader = (raw.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!text.includes(": heartbeat\n\n")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    await h.client.beta.sessions.events.send(session.id, { events: [hello] });
+    const events = await readUntil(stream, endOfTurn);
+    expect(events[0]?.type).toBe("user.message");
+    expect(events.every((e) => typeof e.type === "string")).toBe(true);
+  });
+
   it("starts work from initial_events", async () => {
     h = await startFake();
     const { environment, agent } = await seedAgent(h.client);

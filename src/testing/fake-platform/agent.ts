@@ -98,6 +98,7 @@ async function playStep(io: TurnIO, step: FakeScriptStep): Promise<StopReason | 
   switch (step.type) {
     case "message":
       io.openSpan();
+      if (step.holdUntil) await io.race(step.holdUntil);
       io.emit({ type: "agent.message", content: text(step.text) });
       io.closeSpan();
       return undefined;

@@ -96,6 +96,11 @@ export interface FakeParallelToolUseStep {
 export interface FakeMessageStep {
   type: "message";
   text: string;
+  /**
+   * Holds the model request open (after `span.model_request_start`) until this settles. An interrupt meanwhile
+   * cuts the request short as the platform does: `span.model_request_end` arrives, the `agent.message` never.
+   */
+  holdUntil?: PromiseLike<unknown>;
 }
 
 /** An `agent.thinking` progress event in its own model request. */
