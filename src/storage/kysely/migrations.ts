@@ -164,9 +164,13 @@ export function vargateMigrations(dialect: KyselyDialectName): Record<string, Mi
 /**
  * A Kysely `Migrator` over vargate's migrations, with its own bookkeeping tables (`vargate_migrations`,
  * `vargate_migrations_lock`). On PostgreSQL `schema` should be the schema the tables live in (the first on the
- * search path); `migrateVargate()` finds it for you.
+ * search path); `migrateVargate()` finds it for you, and also makes concurrent runs safe on SQLite.
  */
 export function vargateMigrator(db: AnyKysely, dialect: KyselyDialectName, schema?: string): Migrator {
+  return createMigrator(db, dialect, schema, false);
+}
+
+function createMigrator(db: AnyKysely, dialect: KyselyDialectName, schema: string | undefined, inTransaction: boolean) {
   const migrations = vargateMigrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   return new Migrator({
@@ -175,18 +179,38 @@ export function vargateMigrator(db: AnyKysely, dialect: KyselyDialectName, schem
     migrationTableName: VARGATE_MIGRATION_TABLE,
     migrationLockTableName: VARGATE_MIGRATION_LOCK_TABLE,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+    ...(inTransaction ? { disableTransactions: true } : {}),
   });
 }
 
 /**
- * Brings vargate's tables to the latest version. Idempotent. Concurrent runs are serialised by the migrator's
- * lock (an advisory lock on PostgreSQL, `GET_LOCK` on MySQL, the write lock on SQLite). Throws the driver's
- * error unchanged; `kyselyStorage().migrate()` wraps it (and retries a busy SQLite file).
+ * Brings vargate's tables to the latest version. Idempotent, and safe when several processes run it at once:
+ * PostgreSQL serialises runs with the migrator's advisory lock, MySQL with `GET_LOCK`, and SQLite (whose
+ * migrator takes no lock) by running everything, bookkeeping included, in one `BEGIN IMMEDIATE` transaction.
+ * Throws the driver's error unchanged (`SQLITE_BUSY` when another connection holds the write lock);
+ * `kyselyStorage().migrate()` wraps it and waits out a busy SQLite file.
  */
 export async function migrateVargate(db: AnyKysely, dialect: KyselyDialectName): Promise<void> {
+  if (dialect === "sqlite") {
+    await db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection);
+      try {
+        await run(createMigrator(connection, dialect, undefined, true));
+        await sql`commit`.execute(connection);
+      } catch (error) {
+        await sql`rollback`.execute(connection).catch(() => undefined);
+        throw error;
+      }
+    });
+    return;
+  }
   // Kysely's migrator looks for its table in every schema unless told which one; pin it to ours.
   const schema = dialect === "postgres" ? await currentSchema(db) : undefined;
-  const { error } = await vargateMigrator(db, dialect, schema).migrateToLatest();
+  await run(createMigrator(db, dialect, schema, false));
+}
+
+async function run(migrator: Migrator): Promise<void> {
+  const { error } = await migrator.migrateToLatest();
   if (error) throw error;
 }
 
