@@ -175,6 +175,37 @@ describe("fake platform resources", () => {
     expect(session.usage).toBeDefined();
   });
 
+  it("pins a session to an agent version, or takes the latest for a bare id", async () => {
+    h = await startFake();
+    const { environment, agent } = await seedAgent(h.client);
+    await h.client.beta.agents.update(agent.id, { system: "v2" });
+    const pinned = await h.client.beta.sessions.create({
+      agent: { type: "agent", id: agent.id, version: 1 },
+      environment_id: environment.id,
+    });
+    expect(pinned.agent).toMatchObject({ version: 1, system: null });
+    const latest = await h.client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    expect(latest.agent).toMatchObject({ version: 2, system: "v2" });
+    const byVersion = await h.client.beta.sessions.list({ agent_id: agent.id, agent_version: 1 });
+    expect(byVersion.data.map((s) => s.id)).toEqual([pinned.id]);
+  });
+
+  it("updates session metadata with a session.updated event and refuses vault_ids", async () => {
+    h = await startFake();
+    const { environment, agent } = await seedAgent(h.client);
+    const session = await h.client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environment.id,
+      metadata: { a: "1", b: "2" },
+    });
+    const updated = await h.client.beta.sessions.update(session.id, { metadata: { a: null, c: "3" }, title: "t" });
+    expect(updated).toMatchObject({ metadata: { b: "2", c: "3" }, title: "t" });
+    expect(h.fake.session(session.id)?.events).toEqual([
+      expect.objectContaining({ type: "session.updated", metadata: { b: "2", c: "3" }, title: "t" }),
+    ]);
+    await expect(h.client.beta.sessions.update(session.id, { vault_ids: [] })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
   it("lists sessions newest first with prev_page, status filter, and hides archived ones", async () => {
     h = await startFake();
     const { environment, agent } = await seedAgent(h.client);

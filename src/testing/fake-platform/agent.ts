@@ -132,7 +132,7 @@ async function playStep(io: TurnIO, step: FakeScriptStep): Promise<StopReason | 
       throw new TurnOver();
     }
     case "wait":
-      await io.race(step.until ?? sleep(step.ms ?? 0));
+      await io.race(step.until ?? sleep(step.ms ?? 0, undefined, { signal: io.turn.signal }));
       return undefined;
     case "emit":
       io.emit(step.event);

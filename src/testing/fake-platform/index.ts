@@ -140,15 +140,24 @@ export async function createFakePlatform(options: FakePlatformOptions = {}): Pro
     return rec ? runtime.stateOf(rec) : undefined;
   };
 
+  // Pending waitForEvent/settled calls, rejected on close so no test hangs on a closed fake.
+  const waiters = new Set<(error: Error) => void>();
+
   /** Resolves when `check` passes, re-checking after every event of the session. */
   const until = <T>(sessionId: string, check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const first = check();
       if (first !== undefined) return resolve(first);
-      const timer = setTimeout(() => {
+      if (closing) return reject(new Error("The fake platform is closed"));
+      const stop = (error?: Error) => {
+        clearTimeout(timer);
         unsubscribe();
+        waiters.delete(stop);
+        if (error) reject(error);
+      };
+      const timer = setTimeout(() => {
         const seen = record(sessionId)?.events.map((e) => e.type) ?? [];
-        reject(
+        stop(
           new Error(`Timed out after ${timeoutMs} ms waiting for ${what} on ${sessionId}; saw [${seen.join(", ")}]`),
         );
       }, timeoutMs);
@@ -157,11 +166,11 @@ export async function createFakePlatform(options: FakePlatformOptions = {}): Pro
         queueMicrotask(() => {
           const value = check();
           if (value === undefined) return;
-          clearTimeout(timer);
-          unsubscribe();
+          stop();
           resolve(value);
         });
       });
+      waiters.add(stop);
     });
 
   return {
@@ -196,6 +205,7 @@ export async function createFakePlatform(options: FakePlatformOptions = {}): Pro
     close() {
       closing ??= (async () => {
         runtime.closed = true;
+        for (const stop of [...waiters]) stop(new Error("The fake platform was closed"));
         for (const rec of store.sessions.values()) {
           rec.turn?.abort();
           rec.turn = null;

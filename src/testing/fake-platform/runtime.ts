@@ -38,7 +38,10 @@ export class Turn {
   readonly pending = new Map<string, PendingToolUse>();
   /** Settles when the turn is aborted, so waits can race it. */
   readonly aborted: Promise<void>;
+  /** Aborted with the turn, so timers of `wait` steps do not outlive it. */
+  readonly signal: AbortSignal;
   private release: () => void = () => undefined;
+  private readonly controller = new AbortController();
 
   constructor(
     readonly number: number,
@@ -47,11 +50,13 @@ export class Turn {
     this.aborted = new Promise((resolve) => {
       this.release = resolve;
     });
+    this.signal = this.controller.signal;
   }
 
   abort(): void {
     this.alive = false;
     this.release();
+    this.controller.abort();
   }
 
   /** Ids of pending tool uses without an answer, in emission order. */
