@@ -23,57 +23,28 @@ const uid = (prefix: string) => `${prefix}-${randomBytes(5).toString("hex")}`;
 const at = (second: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, second)).toISOString();
 const UNICODE = "Ünïcødé 🚀 \u2028\u2029 ключ 値 עברית e\u0301";
 
+// Record factories: each field can be overridden; ids are random so tests never collide on a shared storage.
 const entry = (fields: Partial<AuditEntry> = {}): AuditEntry => ({
-  action_id: randomUUID(),
-  session_id: null,
-  agent_id: null,
-  event_id: null,
-  actor: null,
-  source: "control_plane",
-  tool: "control_plane",
-  method: "test",
-  decision: "allow",
-  severity: "none",
-  violations: [],
-  input: {},
-  policy_version: null,
-  requested_at: at(0),
+  ...{ action_id: randomUUID(), session_id: null, agent_id: null, event_id: null, actor: null },
+  ...{ source: "control_plane", tool: "control_plane", method: "test", decision: "allow", severity: "none" },
+  ...{ violations: [], input: {}, policy_version: null, requested_at: at(0) },
   ...fields,
 });
 const tenantRecord = (fields: Partial<TenantRecord> = {}): TenantRecord => ({
-  tenant_id: uid("t"),
-  name: "Tenant",
-  max_concurrent_sessions: 10,
-  max_daily_sessions: 50,
-  max_session_hours: 8,
-  created_at: at(0),
+  ...{ tenant_id: uid("t"), name: "Tenant", created_at: at(0) },
+  ...{ max_concurrent_sessions: 10, max_daily_sessions: 50, max_session_hours: 8 },
   ...fields,
 });
 const keyRecord = (tenantId: string, fields: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
-  key_id: uid("key"),
-  tenant_id: tenantId,
-  key_hash: randomBytes(32).toString("hex"),
-  prefix: `vg-${randomBytes(4).toString("hex")}`,
-  created_at: at(0),
-  revoked_at: null,
+  ...{ key_id: uid("key"), tenant_id: tenantId, key_hash: randomBytes(32).toString("hex") },
+  ...{ prefix: `vg-${randomBytes(4).toString("hex")}`, created_at: at(0), revoked_at: null },
   ...fields,
 });
 const agentRecord = (tenantId: string, fields: Partial<AgentConfigRecord> = {}): AgentConfigRecord => ({
-  id: uid("agent"),
-  tenant_id: tenantId,
-  name: "Agent",
-  anthropic_model: "claude-sonnet-4-6",
-  system_prompt: null,
-  allowed_tools: [],
-  require_human_approval: [],
-  max_session_hours: 8,
-  max_daily_sessions: 50,
-  max_delegation_depth: 1,
-  governance_profile: {},
-  parent_agent_id: null,
-  version: 1,
-  created_at: at(0),
-  updated_at: at(0),
+  ...{ id: uid("agent"), tenant_id: tenantId, name: "Agent", anthropic_model: "claude-sonnet-4-6" },
+  ...{ system_prompt: null, allowed_tools: [], require_human_approval: [], governance_profile: {} },
+  ...{ max_session_hours: 8, max_daily_sessions: 50, max_delegation_depth: 1, parent_agent_id: null },
+  ...{ version: 1, created_at: at(0), updated_at: at(0) },
   ...fields,
 });
 
@@ -195,10 +166,8 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
           keyRecord(id, { created_at, key_id: `key-${i}-${uid("k")}` }),
         );
         for (const key of made) await storage.apiKeys.create(key, entry());
-        const expected = [...made, first].sort((a, b) =>
-          a.created_at === b.created_at ? (a.key_id < b.key_id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1,
-        );
-        expect(await storage.apiKeys.list(id)).toEqual(expected);
+        const [k0, k1, k2, k3, k4] = made;
+        expect(await storage.apiKeys.list(id)).toEqual([k3, k2, k0, k4, k1, first]);
         expect(await storage.apiKeys.findByHash(made[2]?.key_hash ?? "")).toEqual(made[2]);
         expect(await storage.apiKeys.findByHash("0".repeat(64))).toBeNull();
         expect(await storage.apiKeys.list(uid("other"))).toEqual([]);
@@ -217,6 +186,8 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
         const again = entry();
         expect(await storage.apiKeys.revoke(id, at(10), again, key.key_id)).toBe(0);
         expect(await storage.apiKeys.revoke(id, at(10), entry(), uid("key-missing"))).toBe(0);
+        expect(await storage.apiKeys.revoke(uid("t"), at(10), entry(), other.key_id)).toBe(0);
+        expect((await storage.apiKeys.findByHash(other.key_hash))?.revoked_at).toBeNull();
         expect(await storage.audit.get(id, again.action_id)).toBeNull();
         expect((await storage.audit.head(id)).seq).toBe(3);
         expect((await storage.apiKeys.findByHash(key.key_hash))?.revoked_at).toBe(at(9));
@@ -290,10 +261,8 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
         for (const config of configs) await storage.agents.create(config, entry());
         const foreign = agentRecord(otherTenant);
         await storage.agents.create(foreign, entry());
-        const expected = [...configs].sort((a, b) =>
-          a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1,
-        );
-        expect(await storage.agents.list(id)).toEqual(expected);
+        const [c0, c1, c2, c3] = configs;
+        expect(await storage.agents.list(id)).toEqual([c2, c1, c0, c3]);
         expect(await storage.agents.get(id, foreign.id)).toBeNull();
         expect(await storage.agents.get(otherTenant, configs[0]?.id ?? "")).toBeNull();
         expect(await storage.agents.list(uid("nobody"))).toEqual([]);

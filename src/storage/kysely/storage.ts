@@ -225,6 +225,8 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
 
     audit: {
       append(tenantId, entries) {
+        // Nothing to seal: no transaction, so not even an empty chain head is created.
+        if (entries.length === 0) return runner.run("audit.append", async () => []);
         return audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
       },
       head(tenantId) {
