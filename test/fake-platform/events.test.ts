@@ -198,6 +198,33 @@ describe("fake platform session events", () => {
     expect(events.every((e) => typeof e.type === "string")).toBe(true);
   });
 
+  it("plays thinking and raw emit steps, and falls back to the default script when one is removed", async () => {
+    h = await startFake();
+    const { environment, agent } = await seedAgent(h.client);
+    h.fake.script(agent.id, [
+      { type: "thinking" },
+      { type: "emit", event: { type: "session.thread_created", session_thread_id: "sthr_1", agent_name: "sub" } },
+    ]);
+    const session = await h.client.beta.sessions.create({ agent: agent.id, environment_id: environment.id });
+    await h.client.beta.sessions.events.send(session.id, { events: [hello] });
+    const first = await h.fake.settled(session.id);
+    expect(first.events.map((e) => e.type)).toEqual([
+      "user.message",
+      "session.status_running",
+      "span.model_request_start",
+      "agent.thinking",
+      "span.model_request_end",
+      "session.thread_created",
+      "session.status_idle",
+    ]);
+    expect(first.events[5]).toMatchObject({ session_thread_id: "sthr_1", id: expect.stringMatching(/^sevt_/) });
+
+    h.fake.script(agent.id, null);
+    await h.client.beta.sessions.events.send(session.id, { events: [hello] });
+    const second = await h.fake.settled(session.id);
+    expect(second.events.filter((e) => e.type === "agent.message")).toHaveLength(1);
+  });
+
   it("starts work from initial_events", async () => {
     h = await startFake();
     const { environment, agent } = await seedAgent(h.client);

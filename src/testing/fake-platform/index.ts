@@ -188,7 +188,17 @@ export async function createFakePlatform(options: FakePlatformOptions = {}): Pro
     waitForEvent(sessionId, match, waitOptions = {}) {
       const test = typeof match === "string" ? (e: FakeEvent) => e.type === match : match;
       const what = typeof match === "string" ? `a ${match} event` : "a matching event";
-      return until(sessionId, () => record(sessionId)?.events.find(test), waitOptions.timeoutMs ?? 5000, what);
+      // Scan only what is new since the last check: a long script would otherwise make waiting quadratic.
+      let scanned = 0;
+      const check = () => {
+        const events = record(sessionId)?.events ?? [];
+        for (; scanned < events.length; scanned++) {
+          const event = events[scanned] as FakeEvent;
+          if (test(event)) return event;
+        }
+        return undefined;
+      };
+      return until(sessionId, check, waitOptions.timeoutMs ?? 5000, what);
     },
     settled(sessionId, waitOptions = {}) {
       const check = () => {
