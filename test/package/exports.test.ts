@@ -66,7 +66,7 @@ describe("package.json#exports", () => {
 describe("loading every subpath by package name", () => {
   const names = Object.keys(SUBPATHS).map(specifier);
   let esm: Record<string, string[]>;
-  let cjs: Record<string, string[]>;
+  let cjs: Record<string, { resolved: string; keys?: string[]; error?: string }>;
 
   beforeAll(() => {
     esm = runEsm(`
@@ -78,17 +78,34 @@ describe("loading every subpath by package name", () => {
     cjs = runCjs(`
       const names = ${JSON.stringify(names)};
       const out = {};
-      for (const name of names) out[name] = Object.keys(require(name)).sort();
+      for (const name of names) {
+        const resolved = require.resolve(name);
+        try {
+          out[name] = { resolved, keys: Object.keys(require(name)).sort() };
+        } catch (error) {
+          out[name] = { resolved, error: String(error && error.message) };
+        }
+      }
       console.log(JSON.stringify(out));
-    `) as Record<string, string[]>;
+    `) as typeof cjs;
   });
 
   it.each(Object.keys(SUBPATHS))("%s loads with import() and require() and exports the same names", (subpath) => {
     const name = specifier(subpath);
+    const entry = SUBPATHS[subpath] as string;
     expect(esm[name]?.length, `${name} (ESM) exports nothing`).toBeGreaterThan(0);
-    expect(cjs[name]).toEqual(esm[name]);
     const expected = EXPECTED_EXPORT[subpath];
     if (expected) expect(esm[name]).toContain(expected);
+
+    expect(cjs[name]?.resolved).toBe(join(DIST, `${entry}.cjs`));
+    if (subpath === "./testing") {
+      // vitest 4 refuses to be require()d, and vargate/testing registers vitest suites, so its CommonJS build
+      // resolves but cannot load. The error tells CommonJS users what to do.
+      expect(cjs[name]?.error).toMatch(/Vitest cannot be imported in a CommonJS module using require\(\)/);
+      return;
+    }
+    expect(cjs[name]?.error).toBeUndefined();
+    expect(cjs[name]?.keys).toEqual(esm[name]);
   });
 
   it("resolves ./package.json", () => {
