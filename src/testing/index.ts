@@ -1,3 +1,4 @@
 // Test helpers for vargate and for applications that embed it. Each helper lives in its own file.
-export { describeStorageConformance, type StorageConformanceOptions } from "./storage-conformance.js";
+
 export * from "./fake-platform/index.js";
+export { describeStorageConformance, type StorageConformanceOptions } from "./storage-conformance.js";
