@@ -6,6 +6,9 @@ import { pathToFileURL } from "node:url";
 import type { CliIo } from "../../src/cli/run.js";
 import type { Logger } from "../../src/logger.js";
 
+/** Budget for tests that start CLI processes (each compiles TypeScript through tsx); generous for loaded CI machines. */
+export const SPAWN_TIMEOUT_MS = 120_000;
+
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const CLI_SOURCE = join(ROOT, "src/cli/main.ts");
 // Absolute, so spawned CLIs can run from a temp directory that has no node_modules.

@@ -4,7 +4,7 @@ import type { ChildProcessByStdio } from "node:child_process";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { runCli, spawnCli, tempDir } from "./helpers.js";
+import { runCli, SPAWN_TIMEOUT_MS, spawnCli, tempDir } from "./helpers.js";
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;
 
@@ -46,7 +46,7 @@ function startServe(
   });
 }
 
-describe("vargate serve, tenants create, then HTTP with the key", () => {
+describe("vargate serve, tenants create, then HTTP with the key", { timeout: SPAWN_TIMEOUT_MS }, () => {
   it("creates and reads an agent config on a fresh SQLite file", async () => {
     const database = join(temp.dir, "fresh.db");
     const server = await startServe(["--database", database]);

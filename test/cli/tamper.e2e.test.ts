@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HASHED_FIELDS, VargateGovernor } from "../../src/index.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
-import { runCli, tempDir } from "./helpers.js";
+import { runCli, SPAWN_TIMEOUT_MS, tempDir } from "./helpers.js";
 
 type Row = Record<string, unknown> & { seq: number; action_id: string };
 
@@ -83,7 +83,7 @@ function tamperedValue(column: string, current: unknown): unknown {
   }
 }
 
-describe("vargate audit verify on an untampered database", () => {
+describe("vargate audit verify on an untampered database", { timeout: SPAWN_TIMEOUT_MS }, () => {
   it("exits 0 and reports every chain valid", async () => {
     const result = await runCli(["audit", "verify", "--database", copyOfBase("untampered")], { cwd: temp.dir });
     expect(result.stderr).toBe("");
@@ -98,7 +98,9 @@ describe("vargate audit verify on an untampered database", () => {
   });
 });
 
-describe.concurrent("vargate audit verify after a direct edit of one hashed column", () => {
+describe.concurrent("vargate audit verify after a direct edit of one hashed column", {
+  timeout: SPAWN_TIMEOUT_MS,
+}, () => {
   it.each(HASHED_FIELDS.map((column, index) => [column, index] as const))(
     "%s: exits 1 and names the edited record",
     async (column, index) => {
@@ -143,7 +145,7 @@ describe.concurrent("vargate audit verify after a direct edit of one hashed colu
   );
 });
 
-describe("vargate audit verify --tenant on a tampered database", () => {
+describe("vargate audit verify --tenant on a tampered database", { timeout: SPAWN_TIMEOUT_MS }, () => {
   it("fails only for the tenant whose chain was edited", async () => {
     const database = copyOfBase("tenant-scoped");
     const db = new Database(database);
