@@ -89,7 +89,10 @@ export async function verifyChain(
   for await (const record of records) {
     count += 1;
     if (record.tenant_id !== tenantId) return broken(record, "tenant_id mismatch");
-    if (record.seq !== expected.seq + 1) return broken(record, `sequence gap: expected seq ${expected.seq + 1}`);
+    // A missing record (deleted, or moved to another tenant) is named by the position it should hold.
+    if (record.seq > expected.seq + 1) return broken(null, `record at seq ${expected.seq + 1} is missing`);
+    if (record.seq !== expected.seq + 1)
+      return broken(record, `sequence out of order: expected seq ${expected.seq + 1}`);
     if (record.prev_hash !== expected.hash) return broken(record, "prev_hash mismatch");
     const { record_hash, ...unsealed } = record;
     if (computeRecordHash(unsealed) !== record_hash) return broken(record, "record_hash mismatch");

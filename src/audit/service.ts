@@ -18,9 +18,9 @@ export class AuditLog {
     return this.#context.storage.audit.listBySession(tenantId, sessionId, { limit: options.limit ?? 200 });
   }
 
-  /** Every record of the tenant in chain order, read page by page. */
-  async *records(tenantId: string): AsyncGenerator<AuditRecord> {
-    let afterSeq = 0;
+  /** The tenant's records in chain order after `afterSeq`, read page by page. */
+  async *records(tenantId: string, options: { afterSeq?: number } = {}): AsyncGenerator<AuditRecord> {
+    let afterSeq = options.afterSeq ?? 0;
     for (;;) {
       const page = await this.#context.storage.audit.scan(tenantId, { afterSeq, limit: SCAN_PAGE });
       yield* page;
@@ -30,11 +30,24 @@ export class AuditLog {
     }
   }
 
-  /** Walks the tenant's chain and reports the first broken record with a reason. */
+  /**
+   * Walks the tenant's chain and reports the first broken record with a reason. Records stored beyond the chain
+   * head (inserted, or moved in from another tenant) break it too.
+   */
   async verify(tenantId: string): Promise<ChainVerification> {
     // Read the head first: records appended while we walk lie beyond it and are checked next time.
     const head = await this.#context.storage.audit.head(tenantId);
-    return verifyChain(tenantId, this.#recordsUpTo(tenantId, head.seq), head);
+    const verification = await verifyChain(tenantId, this.#recordsUpTo(tenantId, head.seq), head);
+    if (!verification.valid) return verification;
+    const stray = await this.#recordBeyondHead(tenantId, head.seq);
+    if (!stray) return verification;
+    return {
+      ...verification,
+      valid: false,
+      failed_at_seq: stray.seq,
+      failed_at_action_id: stray.action_id,
+      reason: "record lies beyond the chain head",
+    };
   }
 
   /** Verifies every tenant's chain. */
@@ -43,6 +56,16 @@ export class AuditLog {
     const results: ChainVerification[] = [];
     for (const tenant of tenants) results.push(await this.verify(tenant.tenant_id));
     return results;
+  }
+
+  // Scan first, then re-read the head: every record committed before the scan is then at or below the new head,
+  // so anything above it was never appended through the chain.
+  async #recordBeyondHead(tenantId: string, verifiedSeq: number): Promise<AuditRecord | null> {
+    const later: AuditRecord[] = [];
+    for await (const record of this.records(tenantId, { afterSeq: verifiedSeq })) later.push(record);
+    if (later.length === 0) return null;
+    const head = await this.#context.storage.audit.head(tenantId);
+    return later.find((record) => record.seq > head.seq) ?? null;
   }
 
   async *#recordsUpTo(tenantId: string, lastSeq: number): AsyncGenerator<AuditRecord> {

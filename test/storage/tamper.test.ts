@@ -124,17 +124,33 @@ forEachTestDatabase("tamper detection", (database) => {
     }
   });
 
-  it("detects a record moved out of its tenant's chain (tenant_id edited)", async () => {
-    const { tenantId } = await chain();
-    await log()
-      .set({ tenant_id: `${tenantId}-other` })
-      .where("tenant_id", "=", tenantId)
-      .where("seq", "=", 3)
+  it("detects a record moved to another tenant's chain (tenant_id edited), in both chains", async () => {
+    const { tenantId, records } = await chain();
+    const other = await chain();
+    // Give the other tenant room at seq 3 so the unique (tenant_id, seq) index lets the move through.
+    await test.db
+      .deleteFrom("vargate_audit_log")
+      .where("tenant_id", "=", other.tenantId)
+      .where("seq", ">=", 3)
       .execute();
-    const result = await governor.audit.verify(tenantId);
-    // verifyChain reports a gap at the record after it; the reason names the missing seq.
-    expect(result).toMatchObject({ valid: false, failed_at_seq: 4 });
-    expect(result.reason).toContain("expected seq 3");
+    await test.db
+      .updateTable("vargate_audit_heads")
+      .set({ seq: 2, hash: other.records[1]?.record_hash as string })
+      .where("tenant_id", "=", other.tenantId)
+      .execute();
+    await log().set({ tenant_id: other.tenantId }).where("tenant_id", "=", tenantId).where("seq", "=", 3).execute();
+
+    expect(await governor.audit.verify(tenantId)).toMatchObject({
+      valid: false,
+      failed_at_seq: 3,
+      reason: "record at seq 3 is missing",
+    });
+    expect(await governor.audit.verify(other.tenantId)).toMatchObject({
+      valid: false,
+      failed_at_seq: 3,
+      failed_at_action_id: records[2]?.action_id,
+      reason: "record lies beyond the chain head",
+    });
   });
 
   it("detects a deleted tail record through the head", async () => {
@@ -149,8 +165,7 @@ forEachTestDatabase("tamper detection", (database) => {
     const { tenantId } = await chain();
     await test.db.deleteFrom("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", 2).execute();
     const result = await governor.audit.verify(tenantId);
-    expect(result).toMatchObject({ valid: false });
-    expect(result.reason).toContain("expected seq 2");
+    expect(result).toMatchObject({ valid: false, failed_at_seq: 2, reason: "record at seq 2 is missing" });
   });
 
   it("detects an edited head", async () => {
