@@ -133,16 +133,47 @@ describe.concurrent("vargate audit verify after a direct edit of one hashed colu
       expect(acme?.valid).toBe(false);
 
       if (column === "seq" || column === "tenant_id") {
-        // The edit moves the record out of acme's chain: verify reports the hole at its position.
-        const namesPosition = acme?.failed_at_seq === seq || (acme?.reason ?? "").includes(`seq ${seq}`);
-        expect(namesPosition, JSON.stringify(acme)).toBe(true);
-        expect(result.stderr).toContain(`seq ${seq}`);
+        // The edit moves the record out of acme's chain: verify names the position it should hold.
+        expect(acme).toMatchObject({ failed_at_seq: seq, failed_at_action_id: null });
+        expect(acme?.reason).toMatch(new RegExp(`seq ${seq}\\b`));
+        expect(result.stderr).toContain(`broken at seq ${seq}: `);
       } else {
         expect(acme).toMatchObject({ failed_at_seq: seq, failed_at_action_id: tampered.action_id });
         expect(result.stderr).toContain(`broken at seq ${seq} (action_id ${tampered.action_id})`);
       }
     },
   );
+});
+
+describe("vargate audit verify after moving a record into another tenant's chain", {
+  timeout: SPAWN_TIMEOUT_MS,
+}, () => {
+  it("fails both chains: the hole in one, the stray record in the other", async () => {
+    const database = copyOfBase("moved");
+    const db = new Database(database);
+    const moved = db
+      .prepare("SELECT action_id FROM vargate_audit_log WHERE tenant_id = ? AND seq = ?")
+      .get("acme", 3) as {
+      action_id: string;
+    };
+    db.prepare("UPDATE vargate_audit_log SET tenant_id = ?, seq = ? WHERE tenant_id = ? AND seq = ?").run(
+      "beta",
+      99,
+      "acme",
+      3,
+    );
+    db.close();
+
+    const result = await runCli(["audit", "verify", "--database", database], { cwd: temp.dir });
+    expect(result.code).toBe(1);
+    const output = JSON.parse(result.stdout) as VerifyAll;
+    expect(output.tenants.find((t) => t.tenant_id === "acme")).toMatchObject({ valid: false, failed_at_seq: 3 });
+    expect(output.tenants.find((t) => t.tenant_id === "beta")).toMatchObject({
+      valid: false,
+      failed_at_seq: 99,
+      failed_at_action_id: moved.action_id,
+    });
+  });
 });
 
 describe("vargate audit verify --tenant on a tampered database", { timeout: SPAWN_TIMEOUT_MS }, () => {
