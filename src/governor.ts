@@ -2,12 +2,16 @@ import { AgentConfigs } from "./agents/service.js";
 import { AuditLog } from "./audit/service.js";
 import { Authenticator, type AuthOptions, type Identity } from "./auth/authenticate.js";
 import { type Clock, systemClock } from "./clock.js";
+import { type ConsumerOptions, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
+import { ConsumerSupervisor, type ConsumerView } from "./consumers/supervisor.js";
 import type { GovernorContext } from "./context.js";
 import { ConfigError } from "./errors.js";
 import { type IdGenerator, randomIds } from "./ids.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { type SessionOptions, Sessions } from "./sessions/service.js";
 import type { VargateStorage } from "./storage/port.js";
 import { Tenants } from "./tenants/service.js";
+import type { ManagedAgentsUpstream } from "./upstream/port.js";
 
 export interface VargateGovernorOptions {
   /** Where everything is kept: `kyselyStorage()` from `vargate/kysely`, or `memoryStorage()` from `vargate/memory`. */
@@ -20,6 +24,14 @@ export interface VargateGovernorOptions {
   ids?: IdGenerator;
   /** Receives what cannot be returned to a caller (unexpected errors). Never given secrets. @default silent */
   logger?: Logger;
+  /** The Managed Agents API: `anthropicUpstream()` from `vargate/anthropic`. Needed to start sessions. */
+  upstream?: ManagedAgentsUpstream;
+  /** How sessions are started and stopped. */
+  sessions?: SessionOptions;
+  /** Stream consumers, attached to every active session. */
+  consumers?: Partial<ConsumerOptions>;
+  /** How often `start()` checks sessions against their maximum duration, in ms. @default 30000 */
+  durationCheckIntervalMs?: number;
 }
 
 /**
@@ -31,9 +43,13 @@ export class VargateGovernor {
   readonly tenants: Tenants;
   readonly agents: AgentConfigs;
   readonly audit: AuditLog;
+  readonly sessions: Sessions;
   readonly storage: VargateStorage;
   readonly logger: Logger;
   readonly #authenticator: Authenticator;
+  readonly #consumers: ConsumerSupervisor | undefined;
+  readonly #durationCheckIntervalMs: number;
+  #durationTimer: NodeJS.Timeout | undefined;
 
   constructor(options: VargateGovernorOptions) {
     if (!options || typeof options !== "object") throw new ConfigError("options: expected an object");
@@ -52,6 +68,54 @@ export class VargateGovernor {
     this.agents = new AgentConfigs(context);
     this.audit = new AuditLog(context);
     this.#authenticator = new Authenticator(context, options.auth);
+    this.#durationCheckIntervalMs = options.durationCheckIntervalMs ?? 30_000;
+
+    const upstream = options.upstream;
+    let consumers: ConsumerSupervisor | undefined;
+    this.sessions = new Sessions(context, upstream, options.sessions ?? {}, {
+      onActivated: (session) => consumers?.attach(session),
+      onEnded: async (session) => consumers?.detach(session.id),
+    });
+    if (upstream) {
+      consumers = new ConsumerSupervisor({
+        context,
+        upstream,
+        options: { ...DEFAULT_CONSUMER_OPTIONS, ...options.consumers },
+        hooks: {
+          onSessionEnded: (session, status, reason) => this.sessions.recordUpstreamEnd(session, status, reason),
+        },
+      });
+    }
+    this.#consumers = consumers;
+  }
+
+  /**
+   * Starts background work: consumers for every active session this instance can lease (including sessions a
+   * stopped instance left behind) and the session-duration check. Call once after `migrate()`.
+   */
+  start(): void {
+    this.#consumers?.start();
+    if (this.#durationTimer) return;
+    this.#durationTimer = setInterval(() => {
+      this.sessions.enforceDurations().catch((error: unknown) => {
+        this.logger.error("Session duration check failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+    }, this.#durationCheckIntervalMs);
+    this.#durationTimer.unref?.();
+  }
+
+  /** Stops background work and releases consumer leases, so another instance can take over at once. */
+  async stop(): Promise<void> {
+    clearInterval(this.#durationTimer);
+    this.#durationTimer = undefined;
+    await this.#consumers?.stop();
+  }
+
+  /** The tenant's live stream consumers. */
+  async consumers(tenantId: string): Promise<ConsumerView[]> {
+    return this.#consumers?.list(tenantId) ?? [];
   }
 
   /** Creates or upgrades the storage schema. Idempotent. */
@@ -64,8 +128,9 @@ export class VargateGovernor {
     return this.#authenticator.authenticate(request);
   }
 
-  /** Closes the storage. */
+  /** Stops background work and closes the storage. */
   async close(): Promise<void> {
+    await this.stop();
     await this.storage.close();
   }
 }

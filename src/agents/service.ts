@@ -57,6 +57,7 @@ export class AgentConfigs {
       max_delegation_depth: body.max_delegation_depth,
       governance_profile: body.governance_profile as JsonObject,
       parent_agent_id: parentId,
+      anthropic_agent_id: null,
       version: 1,
       created_at: now,
       updated_at: now,

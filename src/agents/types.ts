@@ -14,6 +14,8 @@ export interface AgentConfigRecord {
   max_delegation_depth: number;
   governance_profile: JsonObject;
   parent_agent_id: string | null;
+  /** The Anthropic agent that mirrors this config upstream, created on the config's first session. */
+  anthropic_agent_id: string | null;
   version: number;
   created_at: string;
   updated_at: string;

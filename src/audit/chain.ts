@@ -36,7 +36,7 @@ export function sha256Hex(text: string): string {
 }
 
 /** Hashes a record's audited fields plus `prev_hash`. */
-export function computeRecordHash(record: Omit<AuditRecord, "record_hash">): string {
+export function computeRecordHash(record: Omit<AuditRecord, "record_hash" | "result">): string {
   const payload: Record<string, unknown> = {};
   for (const field of HASHED_FIELDS) payload[field] = record[field];
   return sha256Hex(canonicalJson(payload));
@@ -45,7 +45,7 @@ export function computeRecordHash(record: Omit<AuditRecord, "record_hash">): str
 /** Binds `entry` to the chain after `head`. Pure: storage calls it while holding the tenant's head lock. */
 export function sealAuditRecord(tenantId: string, head: AuditHead, entry: AuditEntry): AuditRecord {
   const unsealed = { ...entry, tenant_id: tenantId, seq: head.seq + 1, prev_hash: head.hash };
-  return { ...unsealed, record_hash: computeRecordHash(unsealed) };
+  return { ...unsealed, record_hash: computeRecordHash(unsealed), result: null };
 }
 
 /** Seals several entries in order; returns the records and the new head. */

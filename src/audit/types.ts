@@ -38,6 +38,11 @@ export interface AuditRecord extends AuditEntry {
   seq: number;
   prev_hash: string;
   record_hash: string;
+  /**
+   * Filled in after the record is sealed (an observed tool's result excerpt, a governed call's execution result)
+   * and therefore outside the hash. `null` until set.
+   */
+  result: JsonValue | null;
 }
 
 /** The tenant's chain head: the last sealed position and hash. `seq` 0 means an empty chain. */

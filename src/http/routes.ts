@@ -1,5 +1,7 @@
 import type { Identity } from "../auth/authenticate.js";
 import type { VargateGovernor } from "../governor.js";
+import { sessionAuditQuerySchema } from "../sessions/schema.js";
+import { parseInput } from "../validation.js";
 
 /** What a route handler receives. */
 export interface RouteContext {
@@ -49,6 +51,66 @@ export const routes: readonly Route[] = [
     summary: "Update an agent config; bumps its version",
     handle: ({ governor, identity, params, body }) =>
       governor.agents.update(identity.tenantId, params.agentId as string, body as never, { actor: identity.subject }),
+  },
+  {
+    method: "POST",
+    path: "/managed/sessions",
+    summary: "Start a governed session",
+    handle: ({ governor, identity, body }) =>
+      governor.sessions.create(identity.tenantId, body as never, { actor: identity.subject }),
+  },
+  {
+    method: "GET",
+    path: "/managed/sessions",
+    summary: "List sessions, newest first, with live counts",
+    handle: async ({ governor, identity, query }) => {
+      const sessions = await governor.sessions.list(identity.tenantId, Object.fromEntries(query));
+      return { sessions, count: sessions.length };
+    },
+  },
+  ...["/managed/sessions/:sessionId", "/managed/sessions/:sessionId/status"].map(
+    (path): Route => ({
+      method: "GET",
+      path,
+      summary: "Get a session's status with live counts",
+      handle: ({ governor, identity, params }) => governor.sessions.get(identity.tenantId, params.sessionId as string),
+    }),
+  ),
+  {
+    method: "GET",
+    path: "/managed/sessions/:sessionId/audit",
+    summary: "A session's audit trail",
+    handle: async ({ governor, identity, params, query }) => {
+      const { limit } = parseInput(sessionAuditQuerySchema, Object.fromEntries(query), "query");
+      const sessionId = params.sessionId as string;
+      const records = await governor.sessions.audit(identity.tenantId, sessionId, { limit });
+      return { session_id: sessionId, records, count: records.length };
+    },
+  },
+  {
+    method: "POST",
+    path: "/managed/sessions/:sessionId/interrupt",
+    summary: "Emergency stop: interrupt and archive the session",
+    handle: ({ governor, identity, params, body }) =>
+      governor.sessions.interrupt(identity.tenantId, params.sessionId as string, body as never, {
+        actor: identity.subject,
+      }),
+  },
+  {
+    method: "POST",
+    path: "/managed/sessions/:sessionId/complete",
+    summary: "End a session normally",
+    handle: ({ governor, identity, params }) =>
+      governor.sessions.complete(identity.tenantId, params.sessionId as string, { actor: identity.subject }),
+  },
+  {
+    method: "GET",
+    path: "/managed/consumers",
+    summary: "The tenant's active stream consumers",
+    handle: async ({ governor, identity }) => {
+      const consumers = await governor.consumers(identity.tenantId);
+      return { consumers, count: consumers.length };
+    },
   },
   {
     method: "GET",

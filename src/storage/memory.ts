@@ -2,6 +2,8 @@ import type { AgentConfigRecord } from "../agents/types.js";
 import { GENESIS_HASH, sealAuditRecords } from "../audit/chain.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
 import { StorageError, VargateError } from "../errors.js";
+import { assertWithinLimits } from "../sessions/limits.js";
+import type { ConsumerState, SessionRecord, SessionRecordCount } from "../sessions/types.js";
 import type { ApiKeyRecord, TenantRecord } from "../tenants/types.js";
 import type { VargateStorage } from "./port.js";
 
@@ -15,6 +17,9 @@ export function memoryStorage(): VargateStorage {
   const apiKeys = new Map<string, ApiKeyRecord>();
   const agents = new Map<string, AgentConfigRecord>();
   const chains = new Map<string, { head: AuditHead; records: AuditRecord[]; actionIds: Set<string> }>();
+  const sessions = new Map<string, SessionRecord>();
+  const consumers = new Map<string, ConsumerState>();
+  const settings = new Map<string, string>();
   let closed = false;
 
   const open = () => {
@@ -29,6 +34,11 @@ export function memoryStorage(): VargateStorage {
     return chain;
   };
   const agentKey = (tenantId: string, agentId: string) => `${tenantId}\u0000${agentId}`;
+  const sessionOf = (tenantId: string, sessionId: string) => {
+    const session = sessions.get(sessionId);
+    return session && session.tenant_id === tenantId ? session : undefined;
+  };
+  const eventKey = (sessionId: string | null, eventId: string | null) => `${sessionId}\u0000${eventId}`;
 
   // Synchronous, so it is the per-tenant lock: nothing interleaves between reading the head and moving it.
   // Mutations call it first: it throws before they change anything.
@@ -138,6 +148,13 @@ export function memoryStorage(): VargateStorage {
         agents.set(agentKey(tenantId, agentId), updated);
         return structuredClone(updated);
       },
+      async setUpstreamAgent(tenantId, agentId, upstreamAgentId) {
+        open();
+        const stored = agents.get(agentKey(tenantId, agentId));
+        if (!stored) return null;
+        stored.anthropic_agent_id ??= upstreamAgentId;
+        return stored.anthropic_agent_id;
+      },
     },
 
     audit: {
@@ -164,6 +181,174 @@ export function memoryStorage(): VargateStorage {
         open();
         const records = chains.get(tenantId)?.records ?? [];
         return structuredClone(records.find((record) => record.action_id === actionId) ?? null);
+      },
+      async appendEvents(tenantId, entries) {
+        open();
+        const stored = new Set(
+          (chains.get(tenantId)?.records ?? [])
+            .filter((record) => record.event_id !== null)
+            .map((record) => eventKey(record.session_id, record.event_id)),
+        );
+        const fresh = entries.filter((entry) => {
+          if (entry.event_id === null) return true;
+          const key = eventKey(entry.session_id, entry.event_id);
+          if (stored.has(key)) return false;
+          stored.add(key);
+          return true;
+        });
+        return structuredClone(appendNow(tenantId, fresh));
+      },
+      async setResult(tenantId, sessionId, eventId, result) {
+        open();
+        const record = chains
+          .get(tenantId)
+          ?.records.find((candidate) => candidate.session_id === sessionId && candidate.event_id === eventId);
+        if (!record) return false;
+        record.result = structuredClone(result);
+        return true;
+      },
+      async countBySession(tenantId, sessionIds) {
+        open();
+        const wanted = new Set(sessionIds);
+        const counts = new Map<string, SessionRecordCount>();
+        for (const record of chains.get(tenantId)?.records ?? []) {
+          if (record.session_id === null || !wanted.has(record.session_id)) continue;
+          const key = `${record.session_id}\u0000${record.source}\u0000${record.decision}`;
+          const count = counts.get(key);
+          if (count) count.count += 1;
+          else {
+            counts.set(key, {
+              session_id: record.session_id,
+              source: record.source,
+              decision: record.decision,
+              count: 1,
+            });
+          }
+        }
+        return [...counts.values()];
+      },
+    },
+
+    sessions: {
+      async reserve(session, limits) {
+        open();
+        const mine = [...sessions.values()].filter((other) => other.tenant_id === session.tenant_id);
+        const concurrent = mine.filter((other) => other.status === "pending" || other.status === "active").length;
+        const daily = mine.filter((other) => other.created_at >= limits.windowStart);
+        const agentDaily = daily.filter((other) => other.agent_id === session.agent_id).length;
+        assertWithinLimits({ concurrent, daily: daily.length, agentDaily }, limits);
+        sessions.set(session.id, structuredClone(session));
+      },
+      async release(tenantId, sessionId) {
+        open();
+        if (sessionOf(tenantId, sessionId)?.status === "pending") sessions.delete(sessionId);
+      },
+      async activate(tenantId, sessionId, upstream, audit) {
+        open();
+        const session = sessionOf(tenantId, sessionId);
+        if (session?.status !== "pending") return null;
+        appendNow(tenantId, [audit]);
+        Object.assign(session, upstream, { status: "active" });
+        return structuredClone(session);
+      },
+      async end(tenantId, sessionId, ending, audit) {
+        open();
+        const session = sessionOf(tenantId, sessionId);
+        if (session?.status !== "active") return null;
+        appendNow(tenantId, [audit]);
+        Object.assign(session, ending);
+        return structuredClone(session);
+      },
+      async get(tenantId, sessionId) {
+        open();
+        return structuredClone(sessionOf(tenantId, sessionId) ?? null);
+      },
+      async findByMcpTokenHash(tokenHash) {
+        open();
+        return structuredClone([...sessions.values()].find((session) => session.mcp_token_hash === tokenHash) ?? null);
+      },
+      async list(tenantId, filter) {
+        open();
+        return [...sessions.values()]
+          .filter(
+            (session) =>
+              session.tenant_id === tenantId &&
+              (filter.status === undefined || session.status === filter.status) &&
+              (filter.agent_id === undefined || session.agent_id === filter.agent_id),
+          )
+          .sort((a, b) => compare(b.created_at, a.created_at) || compare(b.id, a.id))
+          .slice(0, filter.limit)
+          .map((session) => structuredClone(session));
+      },
+      async listActive() {
+        open();
+        return [...sessions.values()]
+          .filter((session) => session.status === "active")
+          .sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id))
+          .map((session) => structuredClone(session));
+      },
+    },
+
+    consumers: {
+      async claim(tenantId, sessionId, { owner, now, expiresAt }) {
+        open();
+        const current = consumers.get(sessionId);
+        if (current && current.tenant_id !== tenantId) return null;
+        const free =
+          !current || current.owner === null || current.owner === owner || (current.lease_expires_at ?? "") < now;
+        if (!free) return null;
+        const claimed: ConsumerState = {
+          session_id: sessionId,
+          tenant_id: tenantId,
+          cursor: current?.cursor ?? null,
+          events_processed: current?.events_processed ?? 0,
+          owner,
+          lease_expires_at: expiresAt,
+          status: current?.owner === owner ? current.status : "reconnecting",
+          connected_since: current?.owner === owner ? current.connected_since : null,
+        };
+        consumers.set(sessionId, claimed);
+        return structuredClone(claimed);
+      },
+      async advance(tenantId, sessionId, progress) {
+        open();
+        const current = consumers.get(sessionId);
+        if (!current || current.tenant_id !== tenantId || current.owner !== progress.owner) return false;
+        current.cursor = progress.cursor;
+        current.events_processed += progress.processed;
+        current.status = progress.status;
+        current.connected_since = progress.connectedSince;
+        current.lease_expires_at = progress.expiresAt;
+        return true;
+      },
+      async release(tenantId, sessionId, owner) {
+        open();
+        const current = consumers.get(sessionId);
+        if (!current || current.tenant_id !== tenantId || current.owner !== owner) return;
+        Object.assign(current, { owner: null, lease_expires_at: null, status: "stopped", connected_since: null });
+      },
+      async get(tenantId, sessionId) {
+        open();
+        const current = consumers.get(sessionId);
+        return current && current.tenant_id === tenantId ? structuredClone(current) : null;
+      },
+      async list(tenantId) {
+        open();
+        return [...consumers.values()]
+          .filter((consumer) => consumer.tenant_id === tenantId && consumer.status !== "stopped")
+          .map((consumer) => structuredClone(consumer));
+      },
+    },
+
+    settings: {
+      async get(key) {
+        open();
+        return settings.get(key) ?? null;
+      },
+      async putIfAbsent(key, value) {
+        open();
+        if (!settings.has(key)) settings.set(key, value);
+        return settings.get(key) as string;
       },
     },
   };

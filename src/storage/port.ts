@@ -1,5 +1,14 @@
 import type { AgentConfigChanges, AgentConfigRecord } from "../agents/types.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
+import type {
+  AuditResult,
+  ConsumerState,
+  EndedSessionStatus,
+  SessionLimits,
+  SessionRecord,
+  SessionRecordCount,
+  SessionStatus,
+} from "../sessions/types.js";
 import type { ApiKeyRecord, TenantRecord } from "../tenants/types.js";
 
 /**
@@ -29,6 +38,9 @@ export interface VargateStorage {
   readonly apiKeys: ApiKeyStore;
   readonly agents: AgentStore;
   readonly audit: AuditStore;
+  readonly sessions: SessionStore;
+  readonly consumers: ConsumerStore;
+  readonly settings: SettingStore;
 }
 
 export interface StorageCapabilities {
@@ -85,6 +97,12 @@ export interface AgentStore {
     changes: AgentConfigChanges,
     options: { expectedVersion: number; updatedAt: string; audit: AuditEntry },
   ): Promise<AgentConfigRecord | null>;
+  /**
+   * Records the upstream (Anthropic) agent mirroring this config, only if none is recorded yet. Atomic
+   * set-if-null; does not change `version`. Returns the id that is recorded afterwards: `upstreamAgentId` if this
+   * call won, else the one already there. `null` if the config does not exist.
+   */
+  setUpstreamAgent(tenantId: string, agentId: string, upstreamAgentId: string): Promise<string | null>;
 }
 
 export interface AuditStore {
@@ -105,4 +123,105 @@ export interface AuditStore {
   listBySession(tenantId: string, sessionId: string, options: { limit: number }): Promise<AuditRecord[]>;
   /** One record by action id. Single read. */
   get(tenantId: string, actionId: string): Promise<AuditRecord | null>;
+  /**
+   * Like `append`, but first drops entries whose `(session_id, event_id)` is already stored for the tenant, so
+   * re-reading upstream history is a no-op. The check and the append happen under the same head lock, so of two
+   * racing appends of one event exactly one stores it. Returns only the records stored by this call.
+   */
+  appendEvents(tenantId: string, entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  /**
+   * Sets the result of the record derived from `(sessionId, eventId)`. The result lies outside the record hash
+   * (see docs), so this never touches the chain. Single statement. Returns whether a record matched.
+   */
+  setResult(tenantId: string, sessionId: string, eventId: string, result: AuditResult): Promise<boolean>;
+  /** Record counts of the given sessions, grouped by session, source and decision. Single read. */
+  countBySession(tenantId: string, sessionIds: readonly string[]): Promise<SessionRecordCount[]>;
+}
+
+export interface SessionStore {
+  /**
+   * Inserts `session` (status `pending`) if the tenant is within `limits`. Atomic and serialised per tenant: one
+   * transaction locks the tenant's row, counts `pending` + `active` sessions, sessions created since
+   * `limits.windowStart`, and this agent's sessions since then, and inserts only if all are below their limits.
+   * Otherwise throws `SESSION_LIMIT_EXCEEDED` naming the limit and the count, and stores nothing. Of N racing
+   * reservations against a free capacity of K, exactly K succeed, across processes when `multiProcess`.
+   */
+  reserve(session: SessionRecord, limits: SessionLimits): Promise<void>;
+  /** Deletes a `pending` session, freeing its slot (its upstream creation failed). Single statement. */
+  release(tenantId: string, sessionId: string): Promise<void>;
+  /**
+   * Moves a `pending` session to `active` with its upstream ids, and stores the audit record of its creation, in
+   * one transaction. Returns the active session, or `null` (and writes nothing) if it was not pending.
+   */
+  activate(
+    tenantId: string,
+    sessionId: string,
+    upstream: Pick<SessionRecord, "anthropic_session_id" | "environment_id" | "upstream_vault_id">,
+    audit: AuditEntry,
+  ): Promise<SessionRecord | null>;
+  /**
+   * Ends an `active` session: sets `status`, `ended_at` and `end_reason`, and stores the audit record, in one
+   * transaction. A compare-and-set on `active`: of two racing ends exactly one succeeds. Returns the ended
+   * session, or `null` (and writes nothing) if it was not active.
+   */
+  end(
+    tenantId: string,
+    sessionId: string,
+    ending: { status: EndedSessionStatus; ended_at: string; end_reason: string | null },
+    audit: AuditEntry,
+  ): Promise<SessionRecord | null>;
+  /** Single read; `null` when missing or owned by another tenant. */
+  get(tenantId: string, sessionId: string): Promise<SessionRecord | null>;
+  /** The session whose MCP token hashes to `tokenHash`, in any tenant. Single read. */
+  findByMcpTokenHash(tokenHash: string): Promise<SessionRecord | null>;
+  /** The tenant's sessions, newest first (ties by id, descending), filtered. Single read. */
+  list(
+    tenantId: string,
+    filter: { status?: SessionStatus; agent_id?: string; limit: number },
+  ): Promise<SessionRecord[]>;
+  /** Every `active` session of every tenant, oldest first. Single read. */
+  listActive(): Promise<SessionRecord[]>;
+}
+
+export interface ConsumerStore {
+  /**
+   * Takes or renews the lease on a session's consumer for `owner`: succeeds if nobody holds it, it expired
+   * before `now`, or `owner` already holds it. Creates the consumer row on first claim. Atomic conditional
+   * write: of two instances claiming a free lease exactly one wins. Returns the state after the claim, or `null`.
+   */
+  claim(
+    tenantId: string,
+    sessionId: string,
+    lease: { owner: string; now: string; expiresAt: string },
+  ): Promise<ConsumerState | null>;
+  /**
+   * Persists progress while `owner` still holds the lease: moves the cursor, adds `processed` to
+   * `events_processed`, sets the status and renews the lease. Atomic conditional write. Returns `false` if the
+   * lease was lost (another instance took over); the caller must then stop.
+   */
+  advance(
+    tenantId: string,
+    sessionId: string,
+    progress: {
+      owner: string;
+      cursor: string | null;
+      processed: number;
+      status: ConsumerState["status"];
+      connectedSince: string | null;
+      expiresAt: string;
+    },
+  ): Promise<boolean>;
+  /** Gives up the lease and marks the consumer `stopped`, if `owner` holds it. Single statement. */
+  release(tenantId: string, sessionId: string, owner: string): Promise<void>;
+  /** One session's consumer. Single read. */
+  get(tenantId: string, sessionId: string): Promise<ConsumerState | null>;
+  /** The tenant's consumers that are not stopped, oldest session first. Single read. */
+  list(tenantId: string): Promise<ConsumerState[]>;
+}
+
+/** Small governor-wide values, such as the upstream environment created once and reused. */
+export interface SettingStore {
+  get(key: string): Promise<string | null>;
+  /** Stores `value` unless `key` is set. Atomic insert-if-absent. Returns the stored value (this one, or the winner's). */
+  putIfAbsent(key: string, value: string): Promise<string>;
 }

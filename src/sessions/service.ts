@@ -1,0 +1,486 @@
+import { randomBytes } from "node:crypto";
+import type { ActorOptions } from "../agents/service.js";
+import type { AgentConfigRecord } from "../agents/types.js";
+import { controlPlaneEntry } from "../audit/entries.js";
+import type { AuditRecord } from "../audit/types.js";
+import { hashApiKey } from "../auth/api-keys.js";
+import { timestamp } from "../clock.js";
+import type { GovernorContext } from "../context.js";
+import { ConfigError, VargateError } from "../errors.js";
+import type { TenantRecord } from "../tenants/types.js";
+import type { ManagedAgentsUpstream } from "../upstream/port.js";
+import { parseInput } from "../validation.js";
+import { buildSessionParams } from "./attachment.js";
+import { composeSystemPrompt, hashSystemPrompt, renderGovernanceInstructions } from "./governance-prompt.js";
+import {
+  type CreateSessionInput,
+  createSessionSchema,
+  type InterruptSessionInput,
+  interruptSessionSchema,
+  type ListSessionsQuery,
+  listSessionsQuerySchema,
+} from "./schema.js";
+import type { EndedSessionStatus, SessionRecord, SessionRecordCount } from "./types.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ENVIRONMENT_SETTING = "upstream_environment_id";
+
+export interface SessionOptions {
+  /** Where the platform reaches this governor, including any mount prefix (`https://gov.example.com/api`). */
+  publicUrl?: string;
+  /** Environment for sessions that name none. @default one vargate creates once and reuses */
+  environmentId?: string;
+  /** Archive the upstream session after an interrupt, so it cannot be resumed. @default true */
+  archiveOnInterrupt?: boolean;
+  /** The governance instructions for a tenant; return `null` for the default template. */
+  governanceTemplate?: (tenant: TenantRecord) => string | null | undefined;
+}
+
+/** The seed's response to `POST /managed/sessions`. */
+export interface CreatedSession {
+  session_id: string;
+  anthropic_session_id: string | null;
+  tenant_id: string;
+  agent_id: string;
+  status: "active";
+  system_prompt_hash: string;
+  governance: "active";
+  mcp_server_url: string;
+  created_at: string;
+}
+
+/** A session with its live counts, as `GET /managed/sessions/{id}` returns it. */
+export interface SessionStatusView {
+  session_id: string;
+  anthropic_session_id: string | null;
+  agent_id: string;
+  status: SessionRecord["status"];
+  total_governed_calls: number;
+  total_observed_calls: number;
+  total_denied: number;
+  total_pending: number;
+  system_prompt_hash: string;
+  created_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
+/** The seed's response to an interrupt. */
+export interface InterruptResult {
+  status: "interrupted";
+  session_id: string;
+  reason: string;
+  interrupted_at: string;
+  auto_triggered: boolean;
+  audit_action_id: string;
+}
+
+export interface SessionHooks {
+  /** A session became active: attach its consumer. */
+  onActivated(session: SessionRecord): void;
+  /** A session ended: stop its consumer. */
+  onEnded(session: SessionRecord): Promise<void>;
+}
+
+/** Governed sessions on the Managed Agents API: `governor.sessions`. */
+export class Sessions {
+  readonly #context: GovernorContext;
+  readonly #upstream: ManagedAgentsUpstream | undefined;
+  readonly #options: SessionOptions;
+  readonly #hooks: SessionHooks;
+
+  constructor(
+    context: GovernorContext,
+    upstream: ManagedAgentsUpstream | undefined,
+    options: SessionOptions,
+    hooks: SessionHooks,
+  ) {
+    this.#context = context;
+    this.#upstream = upstream;
+    this.#options = options;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Starts a governed session: checks limits (reserving a slot atomically), injects the governance instructions,
+   * attaches the governor's MCP server with a per-session credential, creates the upstream session, records it,
+   * attaches its consumer and sends the first message. A failed upstream call frees the slot.
+   */
+  async create(tenantId: string, input: CreateSessionInput, options: ActorOptions = {}): Promise<CreatedSession> {
+    const body = parseInput(createSessionSchema, input);
+    const upstream = this.#requireUpstream();
+    const publicUrl = this.#requirePublicUrl();
+    const { storage, clock, ids } = this.#context;
+
+    const config = await storage.agents.get(tenantId, body.agent_id);
+    if (!config) throw new VargateError("AGENT_NOT_FOUND", `Agent config '${body.agent_id}' not found`);
+    const tenant = await storage.tenants.get(tenantId);
+    if (!tenant) throw new VargateError("TENANT_NOT_FOUND");
+
+    const sessionHours = Math.min(config.max_session_hours, tenant.max_session_hours);
+    const template = this.#options.governanceTemplate?.(tenant) ?? null;
+    const governance = renderGovernanceInstructions({ tenant, config, sessionHours, template });
+    const systemPrompt = composeSystemPrompt(config.system_prompt, governance);
+    const mcpToken = `vgs_${randomBytes(32).toString("hex")}`;
+    const now = clock.now();
+    const session: SessionRecord = {
+      id: ids.sessionId(),
+      tenant_id: tenantId,
+      agent_id: config.id,
+      agent_version: config.version,
+      status: "pending",
+      anthropic_session_id: null,
+      environment_id: null,
+      upstream_vault_id: null,
+      system_prompt_hash: hashSystemPrompt(systemPrompt),
+      mcp_token_hash: hashApiKey(mcpToken),
+      metadata: body.metadata,
+      max_session_hours: sessionHours,
+      created_at: now.toISOString(),
+      ended_at: null,
+      end_reason: null,
+    };
+    await storage.sessions.reserve(session, {
+      maxConcurrent: tenant.max_concurrent_sessions,
+      maxDaily: tenant.max_daily_sessions,
+      agentMaxDaily: config.max_daily_sessions,
+      windowStart: new Date(now.getTime() - DAY_MS).toISOString(),
+    });
+
+    const mcpServerUrl = `${publicUrl}/managed/mcp/${session.id}`;
+    let vaultId: string | null = null;
+    let active: SessionRecord | null = null;
+    try {
+      const upstreamAgentId = await this.#upstreamAgentFor(config);
+      const environmentId = body.environment_id ?? (await this.#defaultEnvironment());
+      vaultId = (
+        await upstream.createVault({ display_name: `vargate ${session.id}`, metadata: { vargate_session: session.id } })
+      ).id;
+      await upstream.createBearerCredential(vaultId, {
+        mcp_server_url: mcpServerUrl,
+        token: mcpToken,
+        display_name: "vargate governor",
+      });
+      const created = await upstream.createSession(
+        buildSessionParams({
+          config,
+          upstreamAgentId,
+          environmentId,
+          systemPrompt,
+          mcpServerUrl,
+          vaultId,
+          metadata: { ...body.metadata, vargate_session: session.id },
+        }),
+      );
+      const audit = controlPlaneEntry(this.#context, {
+        method: "create_session",
+        actor: options.actor,
+        agent_id: config.id,
+        session_id: session.id,
+        input: {
+          agent_version: config.version,
+          anthropic_session_id: created.id,
+          environment_id: environmentId,
+          system_prompt_hash: session.system_prompt_hash,
+          max_session_hours: sessionHours,
+          metadata: body.metadata,
+          user_message: body.user_message ?? null,
+        },
+      });
+      active = await storage.sessions.activate(
+        tenantId,
+        session.id,
+        { anthropic_session_id: created.id, environment_id: environmentId, upstream_vault_id: vaultId },
+        audit,
+      );
+      if (!active) throw new VargateError("CONCURRENT_MODIFICATION", "Session reservation was lost");
+    } catch (error) {
+      await storage.sessions.release(tenantId, session.id).catch(() => {});
+      if (vaultId) await upstream.deleteVault(vaultId).catch(() => {});
+      throw error;
+    }
+
+    this.#hooks.onActivated(active);
+    if (body.user_message) {
+      try {
+        await upstream.sendEvents(active.anthropic_session_id as string, [
+          { type: "user.message", content: [{ type: "text", text: body.user_message }] },
+        ]);
+      } catch (error) {
+        await this.#end(active, "failed", "The first message could not be sent", options, { archive: true });
+        throw error;
+      }
+    }
+    return {
+      session_id: active.id,
+      anthropic_session_id: active.anthropic_session_id,
+      tenant_id: tenantId,
+      agent_id: active.agent_id,
+      status: "active",
+      system_prompt_hash: active.system_prompt_hash,
+      governance: "active",
+      mcp_server_url: mcpServerUrl,
+      created_at: active.created_at,
+    };
+  }
+
+  /** The tenant's sessions, newest first, with live counts from the audit log. */
+  async list(tenantId: string, query: ListSessionsQuery = {}) {
+    const filter = parseInput(listSessionsQuerySchema, query, "query");
+    const sessions = await this.#context.storage.sessions.list(tenantId, {
+      limit: filter.limit,
+      ...(filter.status && { status: filter.status }),
+      ...(filter.agent_id && { agent_id: filter.agent_id }),
+    });
+    const counts = await this.#countsOf(tenantId, sessions);
+    return sessions.map((session) => ({
+      id: session.id,
+      anthropic_session_id: session.anthropic_session_id,
+      agent_id: session.agent_id,
+      status: session.status,
+      ...counts(session.id),
+      created_at: session.created_at,
+      ended_at: session.ended_at,
+    }));
+  }
+
+  /** One session with live counts; `SESSION_NOT_FOUND` when missing or another tenant's. */
+  async get(tenantId: string, sessionId: string): Promise<SessionStatusView> {
+    const session = await this.#find(tenantId, sessionId);
+    const counts = await this.#countsOf(tenantId, [session]);
+    return {
+      session_id: session.id,
+      anthropic_session_id: session.anthropic_session_id,
+      agent_id: session.agent_id,
+      status: session.status,
+      ...counts(session.id),
+      system_prompt_hash: session.system_prompt_hash,
+      created_at: session.created_at,
+      ended_at: session.ended_at,
+      end_reason: session.end_reason,
+    };
+  }
+
+  /** The session's audit trail in chain order. @default limit 200 */
+  async audit(tenantId: string, sessionId: string, options: { limit?: number } = {}): Promise<AuditRecord[]> {
+    await this.#find(tenantId, sessionId);
+    return this.#context.storage.audit.listBySession(tenantId, sessionId, { limit: options.limit ?? 200 });
+  }
+
+  /**
+   * Emergency stop: marks the session interrupted (from then on every governed call is denied), writes the audit
+   * record, then sends `user.interrupt` and, by default, archives the upstream session. `SESSION_ENDED` if it
+   * already ended.
+   */
+  async interrupt(
+    tenantId: string,
+    sessionId: string,
+    input: InterruptSessionInput,
+    options: ActorOptions = {},
+  ): Promise<InterruptResult> {
+    const body = parseInput(interruptSessionSchema, input);
+    const session = await this.#find(tenantId, sessionId);
+    const ended = await this.#end(session, "interrupted", body.reason, options, {
+      archive: this.#options.archiveOnInterrupt ?? true,
+      interrupt: true,
+      autoTriggered: body.auto_triggered,
+    });
+    return {
+      status: "interrupted",
+      session_id: session.id,
+      reason: body.reason,
+      interrupted_at: ended.session.ended_at as string,
+      auto_triggered: body.auto_triggered,
+      audit_action_id: ended.actionId,
+    };
+  }
+
+  /** Ends a session normally and archives it upstream. `SESSION_ENDED` if it already ended. */
+  async complete(tenantId: string, sessionId: string, options: ActorOptions = {}) {
+    const session = await this.#find(tenantId, sessionId);
+    const ended = await this.#end(session, "completed", "Completed by request", options, { archive: true });
+    return {
+      status: "completed" as const,
+      session_id: session.id,
+      ended_at: ended.session.ended_at as string,
+      audit_action_id: ended.actionId,
+    };
+  }
+
+  /** Records that the upstream session ended on its own (the consumer saw it). No-op if already ended. */
+  async recordUpstreamEnd(session: SessionRecord, status: "completed" | "failed", reason: string): Promise<void> {
+    await this.#end(session, status, reason, { actor: "consumer" }, {}).catch((error: unknown) => {
+      if (!(error instanceof VargateError && error.code === "SESSION_ENDED")) throw error;
+    });
+  }
+
+  /**
+   * Interrupts (with `auto_triggered: true`) every active session that has outlived its effective
+   * `max_session_hours`. Returns the ids interrupted. Runs on a timer after `governor.start()`.
+   */
+  async enforceDurations(): Promise<string[]> {
+    const now = this.#context.clock.now().getTime();
+    const interrupted: string[] = [];
+    for (const session of await this.#context.storage.sessions.listActive()) {
+      const deadline = Date.parse(session.created_at) + session.max_session_hours * 60 * 60 * 1000;
+      if (now < deadline) continue;
+      try {
+        await this.interrupt(
+          session.tenant_id,
+          session.id,
+          {
+            reason: `Session exceeded its maximum duration of ${session.max_session_hours} hours`,
+            auto_triggered: true,
+          },
+          { actor: "duration_limit" },
+        );
+        interrupted.push(session.id);
+      } catch (error) {
+        if (!(error instanceof VargateError && error.code === "SESSION_ENDED")) throw error;
+      }
+    }
+    return interrupted;
+  }
+
+  async #end(
+    session: SessionRecord,
+    status: EndedSessionStatus,
+    reason: string,
+    options: ActorOptions,
+    effects: { archive?: boolean; interrupt?: boolean; autoTriggered?: boolean },
+  ): Promise<{ session: SessionRecord; actionId: string }> {
+    const { storage, clock } = this.#context;
+    const audit = controlPlaneEntry(this.#context, {
+      method:
+        status === "interrupted" ? "interrupt_session" : status === "completed" ? "complete_session" : "fail_session",
+      actor: options.actor,
+      agent_id: session.agent_id,
+      session_id: session.id,
+      input: { reason, auto_triggered: effects.autoTriggered ?? false },
+    });
+    if (status === "interrupted") {
+      audit.violations = ["session_interrupted"];
+      audit.severity = effects.autoTriggered ? "high" : "medium";
+    }
+    const ended = await storage.sessions.end(
+      session.tenant_id,
+      session.id,
+      { status, ended_at: timestamp(clock), end_reason: reason },
+      audit,
+    );
+    if (!ended) {
+      const current = await storage.sessions.get(session.tenant_id, session.id);
+      throw new VargateError("SESSION_ENDED", `Session already ended (status: ${current?.status ?? "unknown"})`);
+    }
+    await this.#hooks.onEnded(ended);
+    await this.#stopUpstream(ended, effects);
+    return { session: ended, actionId: audit.action_id };
+  }
+
+  // Governance has already stopped (the session is ended in storage); upstream failures are recorded, not thrown.
+  async #stopUpstream(session: SessionRecord, effects: { archive?: boolean; interrupt?: boolean }): Promise<void> {
+    const upstream = this.#upstream;
+    const upstreamId = session.anthropic_session_id;
+    if (!upstream || !upstreamId) return;
+    const failures: string[] = [];
+    if (effects.interrupt) {
+      await upstream.sendEvents(upstreamId, [{ type: "user.interrupt" }]).catch((error: unknown) => {
+        failures.push(`user.interrupt: ${describe(error)}`);
+      });
+    }
+    if (effects.archive) {
+      await upstream.archiveSession(upstreamId).catch((error: unknown) => {
+        failures.push(`archive: ${describe(error)}`);
+      });
+    }
+    if (session.upstream_vault_id) await upstream.deleteVault(session.upstream_vault_id).catch(() => {});
+    if (failures.length === 0) return;
+    this.#context.logger.error("Upstream stop failed", { session_id: session.id, failures });
+    await this.#context.storage.audit
+      .append(session.tenant_id, [
+        controlPlaneEntry(this.#context, {
+          method: "upstream_stop_failed",
+          session_id: session.id,
+          agent_id: session.agent_id,
+          decision: "deny",
+          input: { failures },
+        }),
+      ])
+      .catch(() => {});
+  }
+
+  async #find(tenantId: string, sessionId: string): Promise<SessionRecord> {
+    const session = await this.#context.storage.sessions.get(tenantId, sessionId);
+    if (!session || session.status === "pending") throw new VargateError("SESSION_NOT_FOUND");
+    return session;
+  }
+
+  async #countsOf(tenantId: string, sessions: readonly SessionRecord[]) {
+    const rows = await this.#context.storage.audit.countBySession(
+      tenantId,
+      sessions.map((session) => session.id),
+    );
+    return (sessionId: string) => sessionTotals(rows.filter((row) => row.session_id === sessionId));
+  }
+
+  /** The upstream agent mirroring a config: created on first use, then reused (overrides carry every change). */
+  async #upstreamAgentFor(config: AgentConfigRecord): Promise<string> {
+    if (config.anthropic_agent_id) return config.anthropic_agent_id;
+    const created = await this.#requireUpstream().createAgent({
+      name: config.name,
+      model: config.anthropic_model,
+      system: config.system_prompt,
+      metadata: { vargate_agent: config.id, vargate_tenant: config.tenant_id },
+    });
+    const recorded = await this.#context.storage.agents.setUpstreamAgent(config.tenant_id, config.id, created.id);
+    return recorded ?? created.id;
+  }
+
+  async #defaultEnvironment(): Promise<string> {
+    if (this.#options.environmentId) return this.#options.environmentId;
+    const { settings } = this.#context.storage;
+    const known = await settings.get(ENVIRONMENT_SETTING);
+    if (known) return known;
+    const created = await this.#requireUpstream().createEnvironment({ name: "vargate-default" });
+    return settings.putIfAbsent(ENVIRONMENT_SETTING, created.id);
+  }
+
+  #requireUpstream(): ManagedAgentsUpstream {
+    if (!this.#upstream)
+      throw new ConfigError("upstream: configure an upstream (anthropicUpstream()) to start sessions");
+    return this.#upstream;
+  }
+
+  #requirePublicUrl(): string {
+    const url = this.#options.publicUrl;
+    if (!url) throw new ConfigError("sessions.publicUrl: set the URL the platform uses to reach this governor");
+    return url.replace(/\/+$/, "");
+  }
+}
+
+/** Live totals from a session's record counts (DESIGN §3: counts come from the audit log). */
+export function sessionTotals(rows: readonly SessionRecordCount[]) {
+  let governed = 0;
+  let observed = 0;
+  let denied = 0;
+  let pending = 0;
+  for (const row of rows) {
+    if (row.source === "mcp_governed") {
+      governed += row.count;
+      if (row.decision === "deny") denied += row.count;
+      if (row.decision === "requires_human") pending += row.count;
+    } else if (row.source === "mcp_observed") {
+      observed += row.count;
+    }
+  }
+  return {
+    total_governed_calls: governed,
+    total_observed_calls: observed,
+    total_denied: denied,
+    total_pending: pending,
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
