@@ -65,7 +65,7 @@ describe("creating a governed session", () => {
     expect(policy("read")).toBe("always_allow");
     // The per-session bearer credential is bound to exactly that URL.
     const credentialRequest = fake.requests.find((r) => r.method === "POST" && /\/credentials$/.test(r.path));
-    expect((credentialRequest?.body as { auth: { mcp_server_url: string } }).auth.mcp_server_url).toBe(
+    expect((credentialRequest?.body as { auth?: { mcp_server_url: string } } | undefined)?.auth?.mcp_server_url).toBe(
       created.mcp_server_url,
     );
     expect(upstream?.session.vault_ids).toHaveLength(1);

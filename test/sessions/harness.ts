@@ -8,7 +8,12 @@ import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 /** A clock tests move by hand. */
 export function manualClock(start = new Date("2026-11-28T10:00:00.000Z")): Clock & { advance(ms: number): void } {
   let now = start.getTime();
-  return { now: () => new Date(now), advance: (ms) => void (now += ms) };
+  return {
+    now: () => new Date(now),
+    advance(ms) {
+      now += ms;
+    },
+  };
 }
 
 export interface SessionHarness {
