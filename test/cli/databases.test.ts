@@ -77,9 +77,12 @@ const SERVERS: Server[] = [
 
 for (const server of SERVERS) {
   describe(`vargate CLI on ${server.label}`, () => {
-    it.runIf(!server.url && required.includes(server.name))(`${server.envVar} is set (required)`, () => {
-      expect.fail(`VARGATE_TEST_REQUIRE_DATABASES lists ${server.name} but ${server.envVar} is not set`);
-    });
+    // Registered only when it fails, so a complete CI run shows no skipped guard.
+    if (!server.url && required.includes(server.name)) {
+      it(`is required but ${server.envVar} is not set`, () => {
+        expect.fail(`VARGATE_TEST_REQUIRE_DATABASES lists ${server.name} but ${server.envVar} is not set`);
+      });
+    }
 
     describe.skipIf(!server.url)(`${server.label} (${server.envVar})`, () => {
       let database: Awaited<ReturnType<Server["create"]>>;

@@ -176,6 +176,35 @@ describe("vargate audit verify after moving a record into another tenant's chain
   });
 });
 
+/** Columns of `vargate_audit_log` deliberately outside the hash; docs/concepts/audit-chain.md lists them. */
+const UNHASHED_COLUMNS = ["record_hash", "result"];
+
+describe("columns outside the hash", { timeout: SPAWN_TIMEOUT_MS }, () => {
+  it("every column of vargate_audit_log is hashed, except the documented ones, whose edits verify still accepts", async () => {
+    const database = copyOfBase("unhashed");
+    const db = new Database(database);
+    const columns = (db.prepare("PRAGMA table_info(vargate_audit_log)").all() as { name: string }[]).map((c) => c.name);
+    expect(columns).toEqual(expect.arrayContaining([...HASHED_FIELDS]));
+    const unknown = columns.filter(
+      (column) => !(HASHED_FIELDS as readonly string[]).includes(column) && !UNHASHED_COLUMNS.includes(column),
+    );
+    expect(unknown, "new audit columns must be hashed or documented as outside the hash").toEqual([]);
+    const editable = columns.filter((column) => UNHASHED_COLUMNS.includes(column) && column !== "record_hash");
+    for (const column of editable) {
+      db.prepare(`UPDATE vargate_audit_log SET "${column}" = ? WHERE tenant_id = ? AND seq = ?`).run(
+        JSON.stringify({ edited: true }),
+        "acme",
+        2,
+      );
+    }
+    db.close();
+
+    const result = await runCli(["audit", "verify", "--database", database], { cwd: temp.dir });
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as VerifyAll).valid).toBe(true);
+  });
+});
+
 describe("vargate audit verify --tenant on a tampered database", { timeout: SPAWN_TIMEOUT_MS }, () => {
   it("fails only for the tenant whose chain was edited", async () => {
     const database = copyOfBase("tenant-scoped");
