@@ -74,7 +74,8 @@ export class VargateGovernor {
     let consumers: ConsumerSupervisor | undefined;
     this.sessions = new Sessions(context, upstream, options.sessions ?? {}, {
       onActivated: (session) => consumers?.attach(session),
-      onEnded: async (session) => consumers?.detach(session.id),
+      // Not awaited: the consumer itself may be the one ending the session.
+      onEnded: async (session) => void consumers?.detach(session.id),
     });
     if (upstream) {
       consumers = new ConsumerSupervisor({
