@@ -1,6 +1,6 @@
 // The published type declarations resolve for ESM (.d.ts) and CJS (.d.cts) consumers, and are real types.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, ROOT, runNode } from "./helpers.js";
 
@@ -72,7 +72,12 @@ beforeAll(() => {
     }),
   );
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir)); // only when empty: other runs may be using it
+  } catch {}
+});
 
 describe("type declarations", () => {
   it("type-check an ESM and a CJS consumer of every subpath, and the README example (tsc, nodenext)", () => {
