@@ -18,6 +18,9 @@ export interface ActorOptions {
   actor?: string | null;
 }
 
+/** The upper bound of an agent's `max_daily_sessions`, from the seed. */
+const MAX_AGENT_DAILY_SESSIONS = 1000;
+
 // A compare-and-set update retries this often when other writers keep winning, then reports a conflict.
 const UPDATE_ATTEMPTS = 5;
 
@@ -53,7 +56,8 @@ export class AgentConfigs {
       allowed_tools: body.allowed_tools,
       require_human_approval: body.require_human_approval,
       max_session_hours: body.max_session_hours ?? tenant.max_session_hours ?? TENANT_DEFAULTS.max_session_hours,
-      max_daily_sessions: body.max_daily_sessions ?? tenant.max_daily_sessions,
+      // Clamped to the field's own range, so the stored value is one PATCH would accept.
+      max_daily_sessions: body.max_daily_sessions ?? Math.min(tenant.max_daily_sessions, MAX_AGENT_DAILY_SESSIONS),
       max_delegation_depth: body.max_delegation_depth,
       governance_profile: body.governance_profile as JsonObject,
       parent_agent_id: parentId,
