@@ -5,6 +5,7 @@ export const ENTRIES = {
   index: "src/index.ts",
   kysely: "src/storage/kysely/index.ts",
   memory: "src/storage/memory-entry.ts",
+  anthropic: "src/upstream/index.ts",
   express: "src/adapters/express.ts",
   fastify: "src/adapters/fastify.ts",
   node: "src/adapters/node.ts",
@@ -22,5 +23,5 @@ export default defineConfig({
   target: "node20",
   // Shared chunks keep one copy of errors.ts, so `instanceof VargateError` holds across subpaths.
   splitting: true,
-  external: ["better-sqlite3", "pg", "mysql2", "kysely", "express", "fastify", "vitest"],
+  external: ["better-sqlite3", "pg", "mysql2", "kysely", "express", "fastify", "vitest", "@anthropic-ai/sdk"],
 });

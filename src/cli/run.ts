@@ -61,9 +61,15 @@ Documentation: docs/cli.md`,
       "--jwt-secret <secret>",
       "accept HS256 JWTs signed with this secret, at least 32 bytes (env: VARGATE_JWT_SECRET)",
     )
+    .option(
+      "--public-url <url>",
+      "base URL the Managed Agents platform uses to reach this server's MCP endpoint (env: VARGATE_PUBLIC_URL)",
+    )
     .addHelpText(
       "after",
       `
+Governed sessions need ANTHROPIC_API_KEY (and optionally ANTHROPIC_BASE_URL), a public URL, and optionally
+VARGATE_ENVIRONMENT_ID for the default environment.
 Prints one line "vargate listening on http://HOST:PORT" on stdout once ready; logs are JSON lines on stderr.
 SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret: arguments are visible to other users.`,
     )
@@ -71,6 +77,7 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
       state.secrets.push(
         ...databaseSecrets(resolveDatabaseUrl(options, io)),
         options.jwtSecret ?? io.env.VARGATE_JWT_SECRET,
+        io.env.ANTHROPIC_API_KEY,
       );
       state.exitCode = await serve(options, io, redactor(state.secrets));
     });

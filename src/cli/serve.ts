@@ -16,6 +16,7 @@ export interface ServeOptions extends DatabaseOption {
   port?: string;
   host?: string;
   jwtSecret?: string;
+  publicUrl?: string;
 }
 
 /**
@@ -34,11 +35,19 @@ export async function serve(options: ServeOptions, io: CliIo, redact: Redact): P
   }
   if (io.signal?.aborted) return EXIT_OK;
 
+  const upstream = await upstreamFromEnv(io.env);
+  const publicUrl = options.publicUrl ?? emptyToUndefined(io.env.VARGATE_PUBLIC_URL);
+  const environmentId = emptyToUndefined(io.env.VARGATE_ENVIRONMENT_ID);
   const storage = await openStorage(databaseUrl);
   const governor = new VargateGovernor({
     storage,
     logger,
     ...(jwtSecret !== undefined && { auth: { jwt: { secret: jwtSecret } } }),
+    ...(upstream && { upstream }),
+    sessions: {
+      ...(publicUrl !== undefined && { publicUrl }),
+      ...(environmentId !== undefined && { environmentId }),
+    },
   });
   const handler = toNodeHandler(governor);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -59,6 +68,7 @@ export async function serve(options: ServeOptions, io: CliIo, redact: Redact): P
     throw error;
   }
 
+  governor.start();
   const bound = (server.address() as AddressInfo).port;
   io.stdout(`vargate listening on http://${formatHost(host)}:${bound}\n`);
   logger.info("vargate serve started", { database: displayDatabase(databaseUrl), storage: storage.name });
@@ -68,6 +78,20 @@ export async function serve(options: ServeOptions, io: CliIo, redact: Redact): P
   await closeServer(server);
   await governor.close();
   return EXIT_OK;
+}
+
+/**
+ * The Managed Agents upstream when `ANTHROPIC_API_KEY` is set, with `ANTHROPIC_BASE_URL` if given. The SDK is an
+ * optional peer, so it is loaded only then.
+ */
+async function upstreamFromEnv(env: NodeJS.ProcessEnv) {
+  const apiKey = emptyToUndefined(env.ANTHROPIC_API_KEY);
+  if (apiKey === undefined) return undefined;
+  const baseURL = emptyToUndefined(env.ANTHROPIC_BASE_URL);
+  const { anthropicUpstream } = await import("../upstream/anthropic.js").catch((error: unknown) => {
+    throw new CliError(`ANTHROPIC_API_KEY is set but @anthropic-ai/sdk cannot be loaded: ${describe(error)}`);
+  });
+  return anthropicUpstream({ apiKey, ...(baseURL !== undefined && { baseURL }) });
 }
 
 export function parsePort(value: string | undefined): number {

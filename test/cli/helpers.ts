@@ -79,7 +79,18 @@ export interface CliResult {
 /** The environment for spawned CLIs: the parent's, minus anything that would change what the CLI does. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ["PORT", "VARGATE_DATABASE_URL", "VARGATE_JWT_SECRET", "NODE_OPTIONS"]) delete env[name];
+  for (const name of [
+    "PORT",
+    "VARGATE_DATABASE_URL",
+    "VARGATE_JWT_SECRET",
+    "VARGATE_PUBLIC_URL",
+    "VARGATE_ENVIRONMENT_ID",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "NODE_OPTIONS",
+  ]) {
+    delete env[name];
+  }
   return { ...env, ...extra };
 }
 

@@ -4,6 +4,7 @@ import type { ChildProcessByStdio } from "node:child_process";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createFakePlatform } from "../../src/testing/fake-platform/index.js";
 import { runCli, SPAWN_TIMEOUT_MS, spawnCli, tempDir } from "./helpers.js";
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;
@@ -28,8 +29,9 @@ function stop(child: Child, signal: NodeJS.Signals = "SIGTERM"): Promise<number 
 /** Starts `vargate serve --port 0` and resolves once it prints its listening line. */
 function startServe(
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ child: Child; url: string; stdout: () => string; stderr: () => string }> {
-  const child = spawnCli(["serve", "--port", "0", ...args], { cwd: temp.dir });
+  const child = spawnCli(["serve", "--port", "0", ...args], { cwd: temp.dir, env });
   running.push(child);
   let stdout = "";
   let stderr = "";
@@ -118,5 +120,52 @@ describe("vargate serve, tenants create, then HTTP with the key", { timeout: SPA
     expect(created.code).toBe(0);
     const verified = await runCli(["audit", "verify", "--database", join(temp.dir, "vargate.db")], { cwd: temp.dir });
     expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true, tenants: [{ tenant_id: "acme" }] });
+  });
+
+  it("starts governed sessions on the platform from ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL and VARGATE_PUBLIC_URL", async () => {
+    const fake = await createFakePlatform({ heartbeatMs: 0 });
+    try {
+      const database = join(temp.dir, "sessions.db");
+      const created = await runCli(["tenants", "create", "acme", "--database", database], { cwd: temp.dir });
+      const { api_key } = JSON.parse(created.stdout) as { api_key: string };
+      const fakeEnvironment = await fetch(`${fake.url}/v1/environments`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${fake.apiKey}`,
+          "anthropic-beta": "managed-agents-2026-04-01",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ name: "configured" }),
+      });
+      const environmentId = ((await fakeEnvironment.json()) as { id: string }).id;
+      const server = await startServe(["--database", database], {
+        ANTHROPIC_API_KEY: fake.apiKey,
+        ANTHROPIC_BASE_URL: fake.url,
+        VARGATE_PUBLIC_URL: "https://governor.example.com/api",
+        VARGATE_ENVIRONMENT_ID: environmentId,
+      });
+      const headers = { "x-api-key": api_key, "content-type": "application/json" };
+      const agent = (await (
+        await fetch(`${server.url}/managed/agents`, { method: "POST", headers, body: JSON.stringify({ name: "a" }) })
+      ).json()) as { id: string };
+      const response = await fetch(`${server.url}/managed/sessions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ agent_id: agent.id, user_message: "hello" }),
+      });
+      expect(response.status).toBe(200);
+      const session = (await response.json()) as {
+        session_id: string;
+        anthropic_session_id: string;
+        mcp_server_url: string;
+      };
+      expect(session.mcp_server_url).toBe(`https://governor.example.com/api/managed/mcp/${session.session_id}`);
+      expect(fake.session(session.anthropic_session_id)?.session.environment_id).toBe(environmentId);
+      await fake.waitForEvent(session.anthropic_session_id, "user.message");
+      expect(await stop(server.child)).toBe(0);
+      expect(server.stderr()).not.toContain(fake.apiKey);
+    } finally {
+      await fake.close();
+    }
   });
 });

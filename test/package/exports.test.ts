@@ -31,7 +31,7 @@ describe("package.json#exports", () => {
   it("has exactly the subpaths of tsup's ENTRIES, plus ./package.json", () => {
     expect(Object.keys(pkg.exports).sort()).toEqual([...Object.keys(SUBPATHS), "./package.json"].sort());
     expect(Object.keys(SUBPATHS).sort()).toEqual(
-      [".", "./kysely", "./memory", "./express", "./fastify", "./node", "./fetch", "./testing"].sort(),
+      [".", "./kysely", "./memory", "./anthropic", "./express", "./fastify", "./node", "./fetch", "./testing"].sort(),
     );
   });
 

@@ -1,0 +1,15 @@
+// `vargate/anthropic`: the Managed Agents upstream on @anthropic-ai/sdk, and the port it implements.
+export { type AnthropicUpstreamOptions, anthropicUpstream } from "./anthropic.js";
+export type {
+  ManagedAgentsUpstream,
+  UpstreamAgent,
+  UpstreamAgentParams,
+  UpstreamEvent,
+  UpstreamEventParams,
+  UpstreamMcpServer,
+  UpstreamPermissionPolicy,
+  UpstreamSession,
+  UpstreamSessionParams,
+  UpstreamToolConfig,
+  UpstreamToolParam,
+} from "./port.js";
