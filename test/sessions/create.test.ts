@@ -149,3 +149,27 @@ describe("creating a governed session", () => {
     await eventually(async () => (await governor.consumers(tenantId)).length === 1);
   });
 });
+
+describe("upstream failures over HTTP", () => {
+  it("answers 502 with the upstream status and request id, and stores nothing", async () => {
+    harness = await startSessionHarness();
+    const { governor, fake, tenantId } = harness;
+    const config = await governor.agents.create(tenantId, { name: "a" });
+    const { createRequestHandler } = await import("../../src/http/handler.js");
+    const { api_key } = await governor.tenants.createApiKey(tenantId);
+    fake.faults.failNext(1, { status: 500, path: "/v1/sessions", method: "POST" });
+    const response = await createRequestHandler(governor)(
+      new Request("http://localhost/managed/sessions", {
+        method: "POST",
+        headers: { "x-api-key": api_key, "content-type": "application/json" },
+        body: JSON.stringify({ agent_id: config.id }),
+      }),
+    );
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { code: string; detail: { upstream_status: number; request_id: string } };
+    expect(body.code).toBe("UPSTREAM_ERROR");
+    expect(body.detail.upstream_status).toBe(500);
+    expect(body.detail.request_id).toBeTruthy();
+    expect(await governor.sessions.list(tenantId)).toEqual([]);
+  });
+});
