@@ -1,5 +1,9 @@
 import type { AgentConfigChanges, AgentConfigRecord } from "../agents/types.js";
+import type { ApprovalRecord, ApprovalStatus } from "../approvals/types.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
+import type { CredentialRecord } from "../credentials/types.js";
+import type { JsonValue } from "../json.js";
+import type { PolicyRecord } from "../policy/record.js";
 import type {
   AuditResult,
   ConsumerState,
@@ -224,4 +228,68 @@ export interface SettingStore {
   get(key: string): Promise<string | null>;
   /** Stores `value` unless `key` is set. Atomic insert-if-absent. Returns the stored value (this one, or the winner's). */
   putIfAbsent(key: string, value: string): Promise<string>;
+}
+
+export interface PolicyStore {
+  /** The tenant's highest version, or `null` before the first `put`. Single read. */
+  current(tenantId: string): Promise<PolicyRecord | null>;
+  /** One version. Single read. */
+  get(tenantId: string, version: number): Promise<PolicyRecord | null>;
+  /**
+   * Stores `record` as the next version if the current version is still `record.version - 1` (0 for none),
+   * together with its audit record. Atomic compare-and-set: of two racing puts from one version exactly one wins.
+   * Returns `false` (and writes nothing) on a conflict.
+   */
+  put(record: PolicyRecord, audit: AuditEntry): Promise<boolean>;
+}
+
+export interface ApprovalStore {
+  /**
+   * Stores a `pending` approval and the audit record that asked for it (for governed calls, the `requires_human`
+   * decision; `null` for a built-in tool whose observed record is written separately), in one transaction.
+   */
+  create(approval: ApprovalRecord, audit: AuditEntry | null): Promise<void>;
+  /** Single read; `null` when missing or another tenant's. */
+  get(tenantId: string, actionId: string): Promise<ApprovalRecord | null>;
+  /** The tenant's approvals, newest first, filtered. Single read. */
+  list(
+    tenantId: string,
+    filter: { status?: ApprovalStatus; session_id?: string; limit: number },
+  ): Promise<ApprovalRecord[]>;
+  /**
+   * Moves a `pending` approval to `approved`, `rejected` or `expired` and stores the audit record, in one
+   * transaction. Compare-and-set on `pending`: of racing decisions exactly one wins. Returns the decided approval,
+   * or `null` (and writes nothing) if it was no longer pending.
+   */
+  decide(
+    tenantId: string,
+    actionId: string,
+    decision: {
+      status: Exclude<ApprovalStatus, "pending">;
+      decided_at: string;
+      decided_by: string;
+      note: string | null;
+    },
+    audit: AuditEntry,
+  ): Promise<ApprovalRecord | null>;
+  /**
+   * Claims the right to run an `approved` call: `execution` none → claimed. Compare-and-set: exactly one caller,
+   * across processes, gets `true`.
+   */
+  claimExecution(tenantId: string, actionId: string): Promise<boolean>;
+  /** Stores the result of a claimed execution (`execution` → done). Single statement. */
+  completeExecution(tenantId: string, actionId: string, result: JsonValue): Promise<void>;
+  /** Pending approvals of every tenant whose `expires_at` is at or before `now`. Single read. */
+  listExpired(now: string): Promise<ApprovalRecord[]>;
+}
+
+export interface CredentialRecordStore {
+  /** Inserts or replaces a credential, with its audit record (which never holds the secret). Atomic. */
+  put(record: CredentialRecord, audit: AuditEntry): Promise<void>;
+  /** Single read. */
+  get(tenantId: string, name: string): Promise<CredentialRecord | null>;
+  /** The tenant's credential names, sorted. Single read. */
+  list(tenantId: string): Promise<string[]>;
+  /** Deletes a credential with its audit record. Atomic. Returns whether one existed (no audit otherwise). */
+  delete(tenantId: string, name: string, audit: AuditEntry): Promise<boolean>;
 }
