@@ -16,7 +16,10 @@ export function memoryStorage(): VargateStorage {
   const tenants = new Map<string, TenantRecord>();
   const apiKeys = new Map<string, ApiKeyRecord>();
   const agents = new Map<string, AgentConfigRecord>();
-  const chains = new Map<string, { head: AuditHead; records: AuditRecord[]; actionIds: Set<string> }>();
+  const chains = new Map<
+    string,
+    { head: AuditHead; records: AuditRecord[]; actionIds: Set<string>; eventKeys: Set<string> }
+  >();
   const sessions = new Map<string, SessionRecord>();
   const consumers = new Map<string, ConsumerState>();
   const settings = new Map<string, string>();
@@ -28,7 +31,7 @@ export function memoryStorage(): VargateStorage {
   const chainOf = (tenantId: string) => {
     let chain = chains.get(tenantId);
     if (!chain) {
-      chain = { head: { seq: 0, hash: GENESIS_HASH }, records: [], actionIds: new Set() };
+      chain = { head: { seq: 0, hash: GENESIS_HASH }, records: [], actionIds: new Set(), eventKeys: new Set() };
       chains.set(tenantId, chain);
     }
     return chain;
@@ -45,15 +48,24 @@ export function memoryStorage(): VargateStorage {
   const appendNow = (tenantId: string, entries: readonly AuditEntry[]): AuditRecord[] => {
     const chain = chainOf(tenantId);
     const seen = new Set<string>();
+    // Like the databases' unique (tenant_id, session_id, event_id) index: NULLs never collide.
+    const seenEvents = new Set<string>();
     for (const entry of entries) {
       if (chain.actionIds.has(entry.action_id) || seen.has(entry.action_id)) {
         throw new StorageError("memory", `Duplicate audit action_id ${entry.action_id}`);
       }
       seen.add(entry.action_id);
+      if (entry.session_id === null || entry.event_id === null) continue;
+      const key = eventKey(entry.session_id, entry.event_id);
+      if (chain.eventKeys.has(key) || seenEvents.has(key)) {
+        throw new StorageError("memory", `Duplicate audit event_id ${entry.event_id} in session ${entry.session_id}`);
+      }
+      seenEvents.add(key);
     }
     const { records, head } = sealAuditRecords(tenantId, chain.head, structuredClone(entries));
     chain.records.push(...records);
     for (const id of seen) chain.actionIds.add(id);
+    for (const key of seenEvents) chain.eventKeys.add(key);
     chain.head = head;
     return records;
   };
@@ -334,8 +346,11 @@ export function memoryStorage(): VargateStorage {
       },
       async list(tenantId) {
         open();
+        // Oldest session first (a consumer whose session is gone first), as the port promises.
+        const createdAt = (consumer: ConsumerState) => sessionOf(tenantId, consumer.session_id)?.created_at ?? "";
         return [...consumers.values()]
           .filter((consumer) => consumer.tenant_id === tenantId && consumer.status !== "stopped")
+          .sort((a, b) => compare(createdAt(a), createdAt(b)) || compare(a.session_id, b.session_id))
           .map((consumer) => structuredClone(consumer));
       },
     },

@@ -1,6 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { GENESIS_HASH, sealAuditRecord } from "../../src/audit/chain.js";
+import type { AuditEntry } from "../../src/audit/types.js";
 import { vargateMigrator } from "../../src/storage/kysely/index.js";
+import { auditToRow } from "../../src/storage/kysely/rows.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw queries against tables that may not exist yet.
@@ -17,12 +20,34 @@ async function tableExists(db: Kysely<any>, table: string): Promise<boolean> {
   );
 }
 
+const LATEST = ["0001_init", "0002_sessions"];
+
+const oldEntry: AuditEntry = {
+  action_id: "a-1",
+  session_id: "vs-0123456789abcdef",
+  agent_id: null,
+  event_id: "sevt_1",
+  actor: null,
+  source: "mcp_observed",
+  tool: "bash",
+  method: "agent.tool_use",
+  decision: "observed",
+  severity: "none",
+  violations: [],
+  input: { command: "ls" },
+  policy_version: null,
+  requested_at: "2025-01-01T00:00:00.000Z",
+};
+
 const TABLES = [
   "vargate_tenants",
   "vargate_api_keys",
   "vargate_agent_configs",
   "vargate_audit_log",
   "vargate_audit_heads",
+  "vargate_sessions",
+  "vargate_consumers",
+  "vargate_settings",
   "vargate_migrations",
   "vargate_migrations_lock",
 ];
@@ -43,7 +68,7 @@ forEachTestDatabase("migrations", (database) => {
     for (const table of TABLES) expect(await tableExists(db, table)).toBe(false);
     await storage.migrate();
     for (const table of TABLES) expect(await tableExists(db, table)).toBe(true);
-    expect(await migrationNames(db)).toEqual(["0001_init"]);
+    expect(await migrationNames(db)).toEqual(LATEST);
     // Kysely's default bookkeeping tables stay free for the application's own migrations.
     expect(await tableExists(db, "kysely_migration")).toBe(false);
   });
@@ -70,7 +95,7 @@ forEachTestDatabase("migrations", (database) => {
     ]);
     await storage.migrate();
     await storage.migrate();
-    expect(await migrationNames(db)).toEqual(["0001_init"]);
+    expect(await migrationNames(db)).toEqual(LATEST);
     expect(await storage.audit.head("acme")).toMatchObject({ seq: 1 });
   });
 
@@ -78,22 +103,91 @@ forEachTestDatabase("migrations", (database) => {
     const test = await open({ migrate: false });
     const other = test.connect();
     await Promise.all([test.storage.migrate(), other.migrate(), test.storage.migrate()]);
-    expect(await migrationNames(test.db)).toEqual(["0001_init"]);
+    expect(await migrationNames(test.db)).toEqual(LATEST);
     await other.audit.append("acme", []);
     expect(await test.storage.tenants.list()).toEqual([]);
   });
 
-  it("migrates down and up again", async () => {
-    const { storage, db } = await open();
+  // biome-ignore lint/suspicious/noExplicitAny: the migrator runs on any schema version.
+  const migrator = async (db: Kysely<any>) => {
     const schema =
       database.dialect === "postgres"
         ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
         : undefined;
-    const { error } = await vargateMigrator(db, database.dialect, schema).migrateDown();
-    expect(error).toBeUndefined();
+    return vargateMigrator(db, database.dialect, schema);
+  };
+
+  it("migrates down, one version at a time, and up again", async () => {
+    const { storage, db } = await open();
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(["0001_init"]);
+    for (const table of ["vargate_sessions", "vargate_consumers", "vargate_settings"]) {
+      expect(await tableExists(db, table)).toBe(false);
+    }
+    expect(await tableExists(db, "vargate_audit_log")).toBe(true);
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await tableExists(db, "vargate_audit_log")).toBe(false);
     await storage.migrate();
-    expect(await tableExists(db, "vargate_audit_log")).toBe(true);
+    for (const table of TABLES) expect(await tableExists(db, table)).toBe(true);
+    expect(await migrationNames(db)).toEqual(LATEST);
+  });
+
+  it("upgrades a 0001 database with data to 0002: old rows read back with the new fields empty", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0001_init")).error).toBeUndefined();
+    // Rows as the 0001 storage wrote them, without the columns 0002 adds.
+    await db
+      .insertInto("vargate_agent_configs")
+      .values({
+        ...{ tenant_id: "acme", id: "agent-0123456789ab", name: "Old", anthropic_model: "claude-sonnet-4-6" },
+        ...{ system_prompt: null, allowed_tools: "[]", require_human_approval: "[]", max_session_hours: 8 },
+        ...{ max_daily_sessions: 50, max_delegation_depth: 1, governance_profile: "{}", parent_agent_id: null },
+        ...{ version: 3, created_at: "2025-01-01T00:00:00.000Z", updated_at: "2025-01-02T00:00:00.000Z" },
+      } as never)
+      .execute();
+    const sealed = sealAuditRecord("acme", { seq: 0, hash: GENESIS_HASH }, oldEntry);
+    const { result: _result, ...oldRow } = auditToRow(sealed);
+    await db.insertInto("vargate_audit_log").values(oldRow).execute();
+    await db
+      .insertInto("vargate_audit_heads")
+      .values({ tenant_id: "acme", seq: 1, hash: sealed.record_hash })
+      .execute();
+
+    await storage.migrate();
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await storage.agents.get("acme", "agent-0123456789ab")).toMatchObject({
+      version: 3,
+      anthropic_agent_id: null,
+    });
+    expect(await storage.audit.get("acme", oldEntry.action_id)).toEqual(sealed);
+    expect(await storage.audit.setResult("acme", "vs-0123456789abcdef", "sevt_1", { ok: true })).toBe(true);
+    const [next] = await storage.audit.appendEvents("acme", [
+      { ...oldEntry, action_id: "a-2" },
+      { ...oldEntry, action_id: "a-3", event_id: "sevt_2" },
+    ]);
+    expect(next).toMatchObject({ seq: 2, event_id: "sevt_2" });
+    expect(await storage.sessions.list("acme", { limit: 10 })).toEqual([]);
+  });
+
+  it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {
+    const { db } = await open();
+    const row = (seq: number, fields: { session_id?: string | null; event_id?: string | null } = {}) => ({
+      ...auditToRow(
+        sealAuditRecord("acme", { seq: seq - 1, hash: GENESIS_HASH }, { ...oldEntry, action_id: `a-${seq}` }),
+      ),
+      event_id: null,
+      ...fields,
+    });
+    const insert = (rows: ReturnType<typeof row>[]) => db.insertInto("vargate_audit_log").values(rows).execute();
+    await insert([row(1), row(2), row(3)]);
+    await insert([row(4, { session_id: null }), row(5, { session_id: null })]);
+    await insert([row(6, { event_id: "sevt_x" })]);
+    await expect(insert([row(7, { event_id: "sevt_x" })])).rejects.toThrow();
+    await insert([row(7, { event_id: "sevt_x", session_id: "vs-other" })]);
+    const { rows: counted } = await sql<{ n: number | string }>`select count(*) as n from vargate_audit_log`.execute(
+      db,
+    );
+    expect(Number(counted[0]?.n)).toBe(7);
   });
 
   if (database.name === "postgres") {
@@ -101,7 +195,7 @@ forEachTestDatabase("migrations", (database) => {
       const first = await open();
       const second = await open({ migrate: false });
       await second.storage.migrate();
-      expect(await migrationNames(second.db)).toEqual(["0001_init"]);
+      expect(await migrationNames(second.db)).toEqual(LATEST);
       expect(await tableExists(second.db, "vargate_audit_log")).toBe(true);
       expect(await first.storage.tenants.list()).toEqual([]);
     });
@@ -113,6 +207,6 @@ describe("migration helpers", () => {
     const { vargateMigrations } = await import("../../src/storage/kysely/index.js");
     const names = Object.keys(vargateMigrations("sqlite"));
     expect(names).toEqual([...names].sort());
-    expect(names[0]).toBe("0001_init");
+    expect(names).toEqual(LATEST);
   });
 });

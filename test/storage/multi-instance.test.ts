@@ -1,5 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
+import { isVargateError } from "../../src/errors.js";
 import { VargateGovernor } from "../../src/governor.js";
+import type { SessionRecord } from "../../src/sessions/types.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
 
 // Two governors, each with its own storage and connections, on one database: what two processes would do.
@@ -65,6 +68,107 @@ forEachTestDatabase(
       }
       const total = batches.flat().length;
       expect(await second.audit.verify("acme")).toMatchObject({ valid: true, record_count: total });
+    });
+
+    const session = (i: number): SessionRecord => ({
+      id: `vs-${randomBytes(8).toString("hex")}`,
+      tenant_id: "acme",
+      agent_id: `agent-${i % 3}`,
+      agent_version: 1,
+      status: "pending",
+      anthropic_session_id: null,
+      environment_id: null,
+      upstream_vault_id: null,
+      system_prompt_hash: "0".repeat(64),
+      mcp_token_hash: randomBytes(32).toString("hex"),
+      metadata: { i: String(i) },
+      max_session_hours: 8,
+      created_at: "2025-01-01T00:00:00.000Z",
+      ended_at: null,
+      end_reason: null,
+    });
+    const limits = { maxConcurrent: 10, maxDaily: 100, agentMaxDaily: 100, windowStart: "2025-01-01T00:00:00.000Z" };
+
+    it("20 concurrent reservations against a limit of 10, from both instances: exactly 10 succeed", async () => {
+      const [first, second] = await twoGovernors();
+      await first.tenants.create({ tenant_id: "acme" });
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? first : second).storage.sessions.reserve(session(i), limits),
+        ),
+      );
+      expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(10);
+      for (const result of results) {
+        if (result.status === "fulfilled") continue;
+        expect(isVargateError(result.reason, "SESSION_LIMIT_EXCEEDED")).toBe(true);
+        expect((result.reason as Error).message).toBe("Max concurrent sessions exceeded (10/10)");
+      }
+      const reserved = await second.storage.sessions.list("acme", { limit: 100 });
+      expect(reserved).toHaveLength(10);
+
+      // A slot released by one instance is taken by exactly one of the next racers, whichever instance it runs in.
+      await first.storage.sessions.release("acme", reserved[0]?.id ?? "");
+      const next = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? second : first).storage.sessions.reserve(session(i), limits),
+        ),
+      );
+      expect(next.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+      expect(await first.storage.sessions.list("acme", { limit: 100 })).toHaveLength(10);
+    });
+
+    it("racing consumers, event appends and settings from both instances each have exactly one winner", async () => {
+      const [first, second] = await twoGovernors();
+      await first.tenants.create({ tenant_id: "acme" });
+      const reserved = session(0);
+      await first.storage.sessions.reserve(reserved, limits);
+      const instances = [first, second, first, second, first, second];
+
+      const claims = await Promise.all(
+        instances.map((governor, i) =>
+          governor.storage.consumers.claim("acme", reserved.id, {
+            owner: `instance-${i}`,
+            now: "2025-01-01T00:00:00.000Z",
+            expiresAt: "2025-01-01T00:01:00.000Z",
+          }),
+        ),
+      );
+      expect(claims.filter((claim) => claim !== null)).toHaveLength(1);
+
+      const observed = (eventId: string, i: number) => ({
+        action_id: `${eventId}-${i}`,
+        session_id: reserved.id,
+        agent_id: null,
+        event_id: eventId,
+        actor: null,
+        source: "mcp_observed" as const,
+        tool: "bash",
+        method: "agent.tool_use",
+        decision: "observed" as const,
+        severity: "none" as const,
+        violations: [],
+        input: { i },
+        policy_version: null,
+        requested_at: "2025-01-01T00:00:00.000Z",
+      });
+      const events = Array.from({ length: 25 }, (_, e) => `sevt_${String(e).padStart(2, "0")}`);
+      const appended = await Promise.all(
+        instances.map((governor, i) =>
+          governor.storage.audit.appendEvents(
+            "acme",
+            events.slice(i * 2, i * 2 + 15).map((eventId) => observed(eventId, i)),
+          ),
+        ),
+      );
+      const stored = await second.storage.audit.listBySession("acme", reserved.id, { limit: 100 });
+      expect(stored.map((record) => record.event_id).sort()).toEqual(events);
+      expect(appended.flat()).toHaveLength(events.length);
+      expect(await first.audit.verify("acme")).toMatchObject({ valid: true, record_count: 1 + events.length });
+
+      const values = await Promise.all(
+        instances.map((governor, i) => governor.storage.settings.putIfAbsent("environment", `env_${i}`)),
+      );
+      expect(new Set(values).size).toBe(1);
     });
   },
   { only: ["sqlite-file", "postgres", "mysql"] },

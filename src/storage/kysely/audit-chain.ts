@@ -2,7 +2,7 @@ import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
 import { isUniqueViolation } from "./dialects.js";
-import { auditToRow, storableEntry, toNumber } from "./rows.js";
+import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import type { Db } from "./transactions.js";
 
@@ -46,11 +46,14 @@ export async function lockChain(
           await trx.insertInto(T.auditLog).values(rows).execute();
         }
       } catch (error) {
-        // The head lock rules out a racing seq, so a unique violation here is an action_id already stored.
+        // The head lock rules out a racing seq, so a unique violation here is an action_id already stored, or an
+        // upstream event already stored for the session (`appendEvents` drops those before they get here).
         if (isUniqueViolation(dialect, error)) {
-          throw new StorageError(name, "Duplicate audit action_id: the tenant already has a record with it", {
-            cause: error,
-          });
+          throw new StorageError(
+            name,
+            "Duplicate audit record: the tenant already has a record with this action_id, or one of this session with this event_id",
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -63,6 +66,58 @@ export async function lockChain(
       return sealed.records;
     },
   };
+}
+
+/** Identifies an upstream event within a tenant: its session (possibly none) and its id. */
+function eventKey(sessionId: string | null, eventId: string): string {
+  // As stored: lone surrogates are replaced before sealing, so compare the replaced text.
+  return JSON.stringify([wellFormed(sessionId), wellFormed(eventId)]);
+}
+
+/**
+ * `entries` without those whose `(session_id, event_id)` is already stored for the tenant or appears earlier in
+ * the batch. Entries without an event id are always kept. Call it while holding the head lock (`lockChain`), so
+ * no other writer can store one of these events between the check and the append.
+ *
+ * The read is a plain one. On MySQL/MariaDB (REPEATABLE READ) that is still current: a transaction's snapshot is
+ * taken at its first plain read, and the head lock was taken before by locking statements only, so the snapshot
+ * includes everything the previous holder of the lock committed.
+ */
+export async function withoutStoredEvents(
+  trx: Db,
+  tenantId: string,
+  entries: readonly AuditEntry[],
+): Promise<AuditEntry[]> {
+  const bySession = new Map<string | null, Set<string>>();
+  for (const entry of entries) {
+    if (entry.event_id === null) continue;
+    const sessionId = wellFormed(entry.session_id);
+    const ids = bySession.get(sessionId) ?? new Set<string>();
+    ids.add(wellFormed(entry.event_id));
+    bySession.set(sessionId, ids);
+  }
+  const seen = new Set<string>();
+  for (const [sessionId, ids] of bySession) {
+    const all = [...ids];
+    for (let start = 0; start < all.length; start += INSERT_CHUNK) {
+      let query = trx
+        .selectFrom(T.auditLog)
+        .select("event_id")
+        .where("tenant_id", "=", tenantId)
+        .where("event_id", "in", all.slice(start, start + INSERT_CHUNK));
+      query = sessionId === null ? query.where("session_id", "is", null) : query.where("session_id", "=", sessionId);
+      for (const row of await query.execute()) {
+        if (row.event_id !== null) seen.add(eventKey(sessionId, row.event_id));
+      }
+    }
+  }
+  return entries.filter((entry) => {
+    if (entry.event_id === null) return true;
+    const key = eventKey(entry.session_id, entry.event_id);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<AuditHead> {

@@ -15,7 +15,10 @@ export {
   type VargateApiKeysTable,
   type VargateAuditHeadsTable,
   type VargateAuditLogTable,
+  type VargateConsumersTable,
   type VargateDatabase,
+  type VargateSessionsTable,
+  type VargateSettingsTable,
   type VargateTenantsTable,
 } from "./schema.js";
 export { type KyselyStorageOptions, kyselyStorage } from "./storage.js";

@@ -2,11 +2,14 @@ import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { JsonObject, JsonValue } from "../../json.js";
+import type { ConsumerState, SessionRecord, SessionStatus } from "../../sessions/types.js";
 import type { ApiKeyRecord, TenantRecord } from "../../tenants/types.js";
 import type {
   VargateAgentConfigsTable,
   VargateApiKeysTable,
   VargateAuditLogTable,
+  VargateConsumersTable,
+  VargateSessionsTable,
   VargateTenantsTable,
 } from "./schema.js";
 
@@ -75,6 +78,7 @@ export function agentToRow(config: AgentConfigRecord): VargateAgentConfigsTable 
     max_delegation_depth: config.max_delegation_depth,
     governance_profile: JSON.stringify(config.governance_profile),
     parent_agent_id: config.parent_agent_id,
+    anthropic_agent_id: config.anthropic_agent_id,
     version: config.version,
     created_at: config.created_at,
     updated_at: config.updated_at,
@@ -112,6 +116,7 @@ export function agentFromRow(row: Selectable<VargateAgentConfigsTable>): AgentCo
     max_delegation_depth: toNumber(row.max_delegation_depth),
     governance_profile: JSON.parse(row.governance_profile) as JsonObject,
     parent_agent_id: row.parent_agent_id,
+    anthropic_agent_id: row.anthropic_agent_id,
     version: toNumber(row.version),
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -122,7 +127,7 @@ export function agentFromRow(row: Selectable<VargateAgentConfigsTable>): AgentCo
 // replaced before sealing: the hash then covers exactly what is stored.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-function wellFormed<T extends string | null>(value: T): T {
+export function wellFormed<T extends string | null>(value: T): T {
   return (typeof value === "string" ? value.replace(LONE_SURROGATE, "\uFFFD") : value) as T;
 }
 
@@ -169,7 +174,13 @@ export function auditToRow(record: AuditRecord): Insertable<VargateAuditLogTable
     requested_at: record.requested_at,
     prev_hash: record.prev_hash,
     record_hash: record.record_hash,
+    result: resultToText(record.result),
   };
+}
+
+/** The stored text of an audit result: JSON text, or `NULL` when unset (a JSON `null` result reads back unset). */
+export function resultToText(result: JsonValue | null): string | null {
+  return result === null ? null : (JSON.stringify(result) ?? null);
 }
 
 export function auditFromRow(row: Selectable<VargateAuditLogTable>): AuditRecord {
@@ -192,6 +203,60 @@ export function auditFromRow(row: Selectable<VargateAuditLogTable>): AuditRecord
     seq: toNumber(row.seq),
     prev_hash: row.prev_hash,
     record_hash: row.record_hash,
+    result: row.result === null ? null : parseStoredJson(row.result),
+  };
+}
+
+export function sessionToRow(session: SessionRecord): VargateSessionsTable {
+  return {
+    id: session.id,
+    tenant_id: session.tenant_id,
+    agent_id: session.agent_id,
+    agent_version: session.agent_version,
+    status: session.status,
+    anthropic_session_id: session.anthropic_session_id,
+    environment_id: session.environment_id,
+    upstream_vault_id: session.upstream_vault_id,
+    system_prompt_hash: session.system_prompt_hash,
+    mcp_token_hash: session.mcp_token_hash,
+    metadata: JSON.stringify(session.metadata),
+    max_session_hours: session.max_session_hours,
+    created_at: session.created_at,
+    ended_at: session.ended_at,
+    end_reason: session.end_reason,
+  };
+}
+
+export function sessionFromRow(row: Selectable<VargateSessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    agent_id: row.agent_id,
+    agent_version: toNumber(row.agent_version),
+    status: row.status as SessionStatus,
+    anthropic_session_id: row.anthropic_session_id,
+    environment_id: row.environment_id,
+    upstream_vault_id: row.upstream_vault_id,
+    system_prompt_hash: row.system_prompt_hash,
+    mcp_token_hash: row.mcp_token_hash,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    max_session_hours: toNumber(row.max_session_hours),
+    created_at: row.created_at,
+    ended_at: row.ended_at,
+    end_reason: row.end_reason,
+  };
+}
+
+export function consumerFromRow(row: Selectable<VargateConsumersTable>): ConsumerState {
+  return {
+    session_id: row.session_id,
+    tenant_id: row.tenant_id,
+    cursor: row.event_cursor,
+    events_processed: toNumber(row.events_processed),
+    owner: row.owner,
+    lease_expires_at: row.lease_expires_at,
+    status: row.status as ConsumerState["status"],
+    connected_since: row.connected_since,
   };
 }
 

@@ -10,6 +10,9 @@ export const VARGATE_TABLES = {
   agentConfigs: "vargate_agent_configs",
   auditLog: "vargate_audit_log",
   auditHeads: "vargate_audit_heads",
+  sessions: "vargate_sessions",
+  consumers: "vargate_consumers",
+  settings: "vargate_settings",
 } as const;
 
 /** Kysely's migrator bookkeeping tables, renamed so they never collide with the application's own migrations. */
@@ -56,6 +59,8 @@ export interface VargateAgentConfigsTable {
   /** JSON text of an object. */
   governance_profile: string;
   parent_agent_id: string | null;
+  /** The Anthropic agent mirroring the config; set once (set-if-null). Added by `0002_sessions`. */
+  anthropic_agent_id: string | null;
   version: number;
   created_at: string;
   updated_at: string;
@@ -83,6 +88,11 @@ export interface VargateAuditLogTable {
   requested_at: string;
   prev_hash: string;
   record_hash: string;
+  /**
+   * JSON text of the result filled in after sealing (`audit.setResult`), outside the record hash; `NULL` until
+   * set. Added by `0002_sessions`.
+   */
+  result: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `vargate_audit_heads`: each tenant's chain head, the row appends lock. */
@@ -92,6 +102,46 @@ export interface VargateAuditHeadsTable {
   hash: string;
 }
 
+/** `vargate_sessions`: governed sessions; `status` moves `pending` → `active` → an ended status. */
+export interface VargateSessionsTable {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  agent_version: number;
+  status: string;
+  anthropic_session_id: string | null;
+  environment_id: string | null;
+  upstream_vault_id: string | null;
+  system_prompt_hash: string;
+  /** SHA-256 hex of the session's MCP bearer token, never the token. */
+  mcp_token_hash: string;
+  /** JSON text of a string-to-string object. */
+  metadata: string;
+  max_session_hours: number;
+  created_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+}
+
+/** `vargate_consumers`: one stream consumer per session, its lease and its persisted cursor. */
+export interface VargateConsumersTable {
+  session_id: string;
+  tenant_id: string;
+  /** `ConsumerState.cursor` (`cursor` is a reserved word in MySQL). */
+  event_cursor: string | null;
+  events_processed: BigIntColumn;
+  owner: string | null;
+  lease_expires_at: string | null;
+  status: string;
+  connected_since: string | null;
+}
+
+/** `vargate_settings`: small governor-wide values, written once (insert-if-absent). */
+export interface VargateSettingsTable {
+  name: string;
+  value: string;
+}
+
 /** The Kysely database type of vargate's tables, for applications that query them directly (read-only!). */
 export interface VargateDatabase {
   vargate_tenants: VargateTenantsTable;
@@ -99,4 +149,7 @@ export interface VargateDatabase {
   vargate_agent_configs: VargateAgentConfigsTable;
   vargate_audit_log: VargateAuditLogTable;
   vargate_audit_heads: VargateAuditHeadsTable;
+  vargate_sessions: VargateSessionsTable;
+  vargate_consumers: VargateConsumersTable;
+  vargate_settings: VargateSettingsTable;
 }

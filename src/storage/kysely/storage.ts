@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { ConfigError, VargateError } from "../../errors.js";
 import type { VargateStorage } from "../port.js";
-import { type LockedChain, lockChain } from "./audit-chain.js";
+import { type LockedChain, lockChain, withoutStoredEvents } from "./audit-chain.js";
 import { isUniqueViolation } from "./dialects.js";
 import { migrateVargate } from "./migrations.js";
 import {
@@ -12,12 +12,17 @@ import {
   apiKeyFromRow,
   apiKeyToRow,
   auditFromRow,
+  resultToText,
   tenantFromRow,
   tenantToRow,
   toNumber,
 } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
+
+// Ids per `IN (...)` list: far below every engine's bound-parameter limit.
+const IN_CHUNK = 500;
 
 export interface KyselyStorageOptions {
   /** The engine behind `db`. Given explicitly; vargate never guesses it from the connection. */
@@ -221,6 +226,25 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return agentFromRow(row);
         });
       },
+      setUpstreamAgent(tenantId, agentId, upstreamAgentId) {
+        return runner.write("agents.setUpstreamAgent", async (trx) => {
+          // Set-if-null in one statement; the read-back names whichever id won.
+          await trx
+            .updateTable(T.agentConfigs)
+            .set({ anthropic_agent_id: upstreamAgentId })
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", agentId)
+            .where("anthropic_agent_id", "is", null)
+            .execute();
+          const row = await trx
+            .selectFrom(T.agentConfigs)
+            .select("anthropic_agent_id")
+            .where("tenant_id", "=", tenantId)
+            .where("id", "=", agentId)
+            .executeTakeFirst();
+          return row?.anthropic_agent_id ?? null;
+        });
+      },
     },
 
     audit: {
@@ -276,6 +300,65 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return row ? auditFromRow(row) : null;
         });
       },
+      appendEvents(tenantId, entries) {
+        if (entries.length === 0) return runner.run("audit.appendEvents", async () => []);
+        return audited("audit.appendEvents", tenantId, async (trx, chain) => {
+          const fresh = await withoutStoredEvents(trx, tenantId, entries);
+          // Every event already stored: roll back, so not even a new chain head is left behind.
+          if (fresh.length === 0) throw new Rollback([]);
+          return chain.append(fresh);
+        });
+      },
+      setResult(tenantId, sessionId, eventId, result) {
+        return runner.run("audit.setResult", async (db) => {
+          const updated = await db
+            .updateTable(T.auditLog)
+            .set({ result: resultToText(result) })
+            .where("tenant_id", "=", tenantId)
+            .where("session_id", "=", sessionId)
+            .where("event_id", "=", eventId)
+            .executeTakeFirst();
+          if (Number(updated.numUpdatedRows) > 0) return true;
+          // A MySQL connection without the FOUND_ROWS flag counts changed rows, not matched ones: writing the
+          // result a record already has reports 0. Only then, look.
+          const row = await db
+            .selectFrom(T.auditLog)
+            .select("seq")
+            .where("tenant_id", "=", tenantId)
+            .where("session_id", "=", sessionId)
+            .where("event_id", "=", eventId)
+            .executeTakeFirst();
+          return row !== undefined;
+        });
+      },
+      countBySession(tenantId, sessionIds) {
+        return runner.run("audit.countBySession", async (db) => {
+          const ids = [...new Set(sessionIds)];
+          const counts = [];
+          for (let start = 0; start < ids.length; start += IN_CHUNK) {
+            const rows = await db
+              .selectFrom(T.auditLog)
+              .select(["session_id", "source", "decision", (eb) => eb.fn.countAll().as("count")])
+              .where("tenant_id", "=", tenantId)
+              .where("session_id", "in", ids.slice(start, start + IN_CHUNK))
+              .groupBy(["session_id", "source", "decision"])
+              .execute();
+            for (const row of rows) {
+              counts.push({
+                session_id: row.session_id as string,
+                source: row.source,
+                decision: row.decision,
+                count: toNumber(row.count as number | string | bigint),
+              });
+            }
+          }
+          return counts;
+        });
+      },
     },
+
+    sessions: sessionStore({ runner, dialect, audited }),
+    consumers: consumerStore({ runner, dialect }),
+    settings: settingStore({ runner, dialect }),
   };
 }

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
+import { isVargateError } from "../../errors.js";
+import { entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
+
+/** The audit chain: appends, reads, races and round trips. */
+export function describeAuditChain(ctx: SuiteContext): void {
+  describe(`audit chain (${ctx.name})`, () => {
+    it("seals appends onto the head, returns them as stored, and the chain verifies", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      expect(await storage.audit.head(id)).toEqual({ seq: 0, hash: GENESIS_HASH });
+      expect(await storage.audit.append(id, [])).toEqual([]);
+      const first = [entry({ session_id: "vs-1", violations: ["a", "b"], policy_version: 3 }), entry()];
+      const sealed = sealAuditRecords(id, { seq: 0, hash: GENESIS_HASH }, first);
+      expect(await storage.audit.append(id, first)).toEqual(sealed.records);
+      expect(await storage.audit.head(id)).toEqual(sealed.head);
+      const next = entry({ decision: "deny", severity: "high", source: "mcp_governed", input: { n: 1 } });
+      const [third] = await storage.audit.append(id, [next]);
+      expect(third).toEqual(sealAuditRecords(id, sealed.head, [next]).records[0]);
+      expect(await records(storage, id)).toEqual([...sealed.records, third]);
+      expect(await storage.audit.get(id, next.action_id)).toEqual(third);
+      expect(await storage.audit.get(uid("t"), next.action_id)).toBeNull();
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 3 });
+      expect((await storage.audit.append(uid("t"), [entry()]))[0]?.seq).toBe(1);
+    });
+
+    it("scans in seq order, page by page", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      await storage.audit.append(
+        id,
+        Array.from({ length: 10 }, () => entry()),
+      );
+      for (let i = 0; i < 15; i += 1) await storage.audit.append(id, [entry()]);
+      const seqs = async (afterSeq: number) =>
+        (await storage.audit.scan(id, { afterSeq, limit: 10 })).map((record) => record.seq);
+      expect(await seqs(0)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(await seqs(10)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+      expect(await seqs(20)).toEqual([21, 22, 23, 24, 25]);
+      expect(await seqs(25)).toEqual([]);
+    });
+
+    it("lists a session's records in chain order, at most limit, within the tenant", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const sessions = ["vs-a", "vs-b", "vs-a", null, "vs-a", "vs-a"];
+      const stored = await storage.audit.append(
+        id,
+        sessions.map((session_id) => entry({ session_id })),
+      );
+      await storage.audit.append(uid("t"), [entry({ session_id: "vs-a" })]);
+      const listed = await storage.audit.listBySession(id, "vs-a", { limit: 3 });
+      expect(listed).toEqual(stored.filter((record) => record.session_id === "vs-a").slice(0, 3));
+      expect(await storage.audit.listBySession(id, "vs-a", { limit: 100 })).toHaveLength(4);
+      expect(await storage.audit.listBySession(id, "vs-none", { limit: 10 })).toEqual([]);
+    });
+
+    it(`keeps ${ctx.concurrency} concurrent single-entry appends on one linear chain that verifies`, async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const appended = await Promise.all(
+        Array.from({ length: ctx.concurrency }, (_, i) => storage.audit.append(id, [entry({ input: { i } })])),
+      );
+      const seqs = appended.map(([record]) => record?.seq ?? 0).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: ctx.concurrency }, (_, i) => i + 1));
+      expect(await storage.audit.head(id)).toMatchObject({ seq: ctx.concurrency });
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: ctx.concurrency });
+      const stored = await records(storage, id);
+      expect(stored).toEqual(appended.flat().sort((a, b) => a.seq - b.seq));
+    });
+
+    it("fails a whole append on a duplicate action_id and leaves the head unchanged", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const [kept] = await storage.audit.append(id, [entry()]);
+      const head = await storage.audit.head(id);
+      const batch = [entry(), entry({ action_id: kept?.action_id, method: "other" }), entry()];
+      const error = await failure(storage.audit.append(id, batch));
+      expect(isVargateError(error, "STORAGE_ERROR")).toBe(true);
+      const twice = entry();
+      await failure(storage.audit.append(id, [twice, { ...twice }]));
+      expect(await storage.audit.head(id)).toEqual(head);
+      expect(await records(storage, id)).toEqual([kept]);
+      expect(await storage.audit.get(id, batch[0]?.action_id ?? "")).toBeNull();
+      expect(await storage.audit.get(id, twice.action_id)).toBeNull();
+    });
+
+    it("round-trips large and unicode inputs and still verifies", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const large = { text: "x".repeat(600_000), list: Array.from({ length: 2_000 }, (_, i) => ({ i, v: i / 7 })) };
+      const strange = {
+        [UNICODE]: UNICODE,
+        escapes: "\u0000 \u001f \\ \" ' \ud83d \ude00 \ufeff",
+        numbers: [0, 1e-7, 123456789.123, Number.MAX_SAFE_INTEGER, -1.5e300],
+        nested: [[[]], {}, [null, false]],
+      };
+      const entries = [
+        entry({ input: large }),
+        entry({ input: strange, tool: `🔧 ${UNICODE}`, session_id: "vs-ü🚀", actor: UNICODE, violations: [UNICODE] }),
+        entry({ input: "just a string", requested_at: "2025-01-01T00:00:00.000001+05:30" }),
+        entry({ input: null, event_id: "sevt_01" }),
+      ];
+      const appended = await storage.audit.append(id, entries);
+      expect(appended.map(({ action_id, input }) => ({ action_id, input }))).toEqual(
+        entries.map(({ action_id, input }) => ({ action_id, input })),
+      );
+      expect(await records(storage, id)).toEqual(appended);
+      expect(await storage.audit.listBySession(id, "vs-ü🚀", { limit: 5 })).toEqual([appended[1]]);
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
+    });
+  });
+}
