@@ -94,7 +94,11 @@ forEachTestDatabase("tamper detection", (database) => {
 
   it("ignores the result column, which lies outside the hash (docs/concepts/audit-chain.md)", async () => {
     const { tenantId } = await chain();
-    await log().set({ result: '{"excerpt":"edited"}' }).where("tenant_id", "=", tenantId).where("seq", "=", 3).execute();
+    await log()
+      .set({ result: '{"excerpt":"edited"}' })
+      .where("tenant_id", "=", tenantId)
+      .where("seq", "=", 3)
+      .execute();
     expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
     expect(await test.storage.audit.setResult(tenantId, "vs-0123456789abcdef", "sevt_2", [1, 2])).toBe(true);
     expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
