@@ -244,6 +244,7 @@ export function memoryStorage(): VargateStorage {
     sessions: {
       async reserve(session, limits) {
         open();
+        if (!tenants.has(session.tenant_id)) throw new VargateError("TENANT_NOT_FOUND");
         const mine = [...sessions.values()].filter((other) => other.tenant_id === session.tenant_id);
         const concurrent = mine.filter((other) => other.status === "pending" || other.status === "active").length;
         const daily = mine.filter((other) => other.created_at >= limits.windowStart);

@@ -147,7 +147,8 @@ export interface SessionStore {
    * Inserts `session` (status `pending`) if the tenant is within `limits`. Atomic and serialised per tenant: one
    * transaction locks the tenant's row, counts `pending` + `active` sessions, sessions created since
    * `limits.windowStart`, and this agent's sessions since then, and inserts only if all are below their limits.
-   * Otherwise throws `SESSION_LIMIT_EXCEEDED` naming the limit and the count, and stores nothing. Of N racing
+   * Otherwise throws `SESSION_LIMIT_EXCEEDED` naming the limit and the count (or `TENANT_NOT_FOUND` when the
+   * tenant does not exist), and stores nothing. Of N racing
    * reservations against a free capacity of K, exactly K succeed, across processes when `multiProcess`.
    */
   reserve(session: SessionRecord, limits: SessionLimits): Promise<void>;

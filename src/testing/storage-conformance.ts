@@ -22,12 +22,11 @@ export interface StorageConformanceOptions {
 }
 
 /**
- * Registers the storage conformance suite with vitest: every `VargateStorage` method and the atomicity its doc
- * comment promises (races included). Call it at the top level of a test file, once per implementation.
+ * Registers the storage conformance suite with vitest. Loaded on demand by `describeStorageConformance`.
  *
  * The groups live in `storage-conformance/`, one file per store.
  */
-export function describeStorageConformance(options: StorageConformanceOptions): void {
+export function registerStorageConformance(options: StorageConformanceOptions): void {
   describe(`storage conformance: ${options.name}`, () => {
     let current: VargateStorage | undefined;
     let cleanup: (() => Promise<void>) | undefined;

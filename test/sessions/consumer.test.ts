@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { FakeAgentScript } from "../../src/testing/fake-platform/index.js";
+import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
 import { eventually, type SessionHarness, startSessionHarness } from "./harness.js";
 
 let harness: SessionHarness;
@@ -56,7 +56,7 @@ describe("the session consumer", () => {
     const halfway = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const uses = (from: number, count: number): FakeAgentScript =>
+    const uses = (from: number, count: number): FakeScriptStep[] =>
       Array.from({ length: count }, (_, i) => ({
         type: "tool_use" as const,
         name: "bash",

@@ -97,7 +97,7 @@ export function testDatabase(name: TestDatabaseName): TestDatabase {
  */
 export function forEachTestDatabase(
   title: string,
-  fn: (database: TestDatabase) => void,
+  fn: (database: TestDatabase) => void | Promise<void>,
   options: { only?: readonly TestDatabaseName[] } = {},
 ): void {
   for (const database of TEST_DATABASES) {

@@ -54,6 +54,14 @@ export function describeSessions(ctx: SuiteContext): void {
       expect((await storage.audit.head(id)).seq).toBe(1);
     });
 
+    it("refuses a reservation for a tenant that does not exist with TENANT_NOT_FOUND", async () => {
+      const error = await ctx
+        .storage()
+        .sessions.reserve(sessionRecord("t-missing-tenant"), limits({}))
+        .catch((e: unknown) => e);
+      expect(isVargateError(error, "TENANT_NOT_FOUND")).toBe(true);
+    });
+
     it("refuses over a limit with SESSION_LIMIT_EXCEEDED naming the limit and the count, storing nothing", async () => {
       const storage = ctx.storage();
       const { id } = await newTenant();
