@@ -32,7 +32,10 @@ export interface SessionOptions {
   environmentId?: string;
   /** Archive the upstream session after an interrupt, so it cannot be resumed. @default true */
   archiveOnInterrupt?: boolean;
-  /** The governance instructions for a tenant; return `null` for the default template. */
+  /**
+   * The governance instructions for a tenant, computed in code. Return `null` to use the tenant's stored
+   * `governance_prompt_template`, or the default when it has none.
+   */
   governanceTemplate?: (tenant: TenantRecord) => string | null | undefined;
 }
 
@@ -118,7 +121,7 @@ export class Sessions {
     if (!tenant) throw new VargateError("TENANT_NOT_FOUND");
 
     const sessionHours = Math.min(config.max_session_hours, tenant.max_session_hours);
-    const template = this.#options.governanceTemplate?.(tenant) ?? null;
+    const template = this.#options.governanceTemplate?.(tenant) ?? tenant.governance_prompt_template;
     const governance = renderGovernanceInstructions({ tenant, config, sessionHours, template });
     const systemPrompt = composeSystemPrompt(config.system_prompt, governance);
     const mcpToken = `vgs_${randomBytes(32).toString("hex")}`;

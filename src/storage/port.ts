@@ -13,7 +13,7 @@ import type {
   SessionRecordCount,
   SessionStatus,
 } from "../sessions/types.js";
-import type { ApiKeyRecord, TenantRecord } from "../tenants/types.js";
+import type { ApiKeyRecord, TenantChanges, TenantRecord } from "../tenants/types.js";
 
 /**
  * The storage port: every read and write vargate makes, in domain terms.
@@ -45,6 +45,9 @@ export interface VargateStorage {
   readonly sessions: SessionStore;
   readonly consumers: ConsumerStore;
   readonly settings: SettingStore;
+  readonly policies: PolicyStore;
+  readonly approvals: ApprovalStore;
+  readonly credentials: CredentialRecordStore;
 }
 
 export interface StorageCapabilities {
@@ -62,6 +65,11 @@ export interface TenantStore {
   get(tenantId: string): Promise<TenantRecord | null>;
   /** All tenants ordered by `tenant_id`. Single read. */
   list(): Promise<TenantRecord[]>;
+  /**
+   * Applies `changes` to a tenant together with its audit record, in one transaction. Returns the updated tenant,
+   * or `null` (and writes nothing) if it does not exist.
+   */
+  update(tenantId: string, changes: TenantChanges, audit: AuditEntry): Promise<TenantRecord | null>;
 }
 
 export interface ApiKeyStore {

@@ -6,7 +6,7 @@ import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { VargateError } from "../errors.js";
 import { parseInput } from "../validation.js";
-import { type ApiKeyRecord, TENANT_DEFAULTS, type TenantRecord } from "./types.js";
+import { type ApiKeyRecord, TENANT_DEFAULTS, type TenantChanges, type TenantRecord } from "./types.js";
 
 export const createTenantSchema = z.strictObject({
   tenant_id: z
@@ -19,9 +19,22 @@ export const createTenantSchema = z.strictObject({
   max_concurrent_sessions: z.number().int().min(1).max(10_000).default(TENANT_DEFAULTS.max_concurrent_sessions),
   max_daily_sessions: z.number().int().min(1).max(1_000_000).default(TENANT_DEFAULTS.max_daily_sessions),
   max_session_hours: z.number().min(0.1).max(24).default(TENANT_DEFAULTS.max_session_hours),
+  governance_prompt_template: z.string().min(1).max(20_000).nullish(),
 });
 
+/** What `governor.tenants.update` accepts: any of the tenant's settings, at least one. */
+export const updateTenantSchema = createTenantSchema
+  .omit({ tenant_id: true })
+  .partial()
+  .extend({
+    max_concurrent_sessions: z.number().int().min(1).max(10_000).optional(),
+    max_daily_sessions: z.number().int().min(1).max(1_000_000).optional(),
+    max_session_hours: z.number().min(0.1).max(24).optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, { message: "At least one field must be given" });
+
 export type CreateTenantInput = z.input<typeof createTenantSchema>;
+export type UpdateTenantInput = z.input<typeof updateTenantSchema>;
 
 /** A freshly issued key. `api_key` is shown once and never stored. */
 export interface IssuedApiKey {
@@ -49,6 +62,7 @@ export class Tenants {
       max_concurrent_sessions: body.max_concurrent_sessions,
       max_daily_sessions: body.max_daily_sessions,
       max_session_hours: body.max_session_hours,
+      governance_prompt_template: body.governance_prompt_template ?? null,
       created_at: now,
     };
     const { key, record } = this.#newKey(tenant.tenant_id, now);
@@ -69,6 +83,19 @@ export class Tenants {
 
   async list(): Promise<TenantRecord[]> {
     return this.#context.storage.tenants.list();
+  }
+
+  /** Changes a tenant's name, limits or governance template. The change is audited. */
+  async update(tenantId: string, input: UpdateTenantInput, options: ActorOptions = {}): Promise<TenantRecord> {
+    const changes = parseInput(updateTenantSchema, input, "options") as TenantChanges;
+    const audit = controlPlaneEntry(this.#context, {
+      method: "update_tenant",
+      actor: options.actor,
+      input: { changes: { ...changes } },
+    });
+    const updated = await this.#context.storage.tenants.update(tenantId, changes, audit);
+    if (!updated) throw new VargateError("TENANT_NOT_FOUND");
+    return updated;
   }
 
   /** Issues an additional key; existing keys stay valid. */

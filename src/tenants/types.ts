@@ -8,8 +8,18 @@ export interface TenantRecord {
   max_daily_sessions: number;
   /** Longest a session may run, and the default for agent configs that set none. Default 8. */
   max_session_hours: number;
+  /** Replaces the default governance instructions of this tenant's sessions; `null` for the default. */
+  governance_prompt_template: string | null;
   created_at: string;
 }
+
+/** What `tenants.update` may change. */
+export type TenantChanges = Partial<
+  Pick<
+    TenantRecord,
+    "name" | "max_concurrent_sessions" | "max_daily_sessions" | "max_session_hours" | "governance_prompt_template"
+  >
+>;
 
 export const TENANT_DEFAULTS = {
   max_concurrent_sessions: 10,
