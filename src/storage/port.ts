@@ -1,6 +1,6 @@
 import type { AgentConfigChanges, AgentConfigRecord } from "../agents/types.js";
 import type { ApprovalRecord, ApprovalStatus } from "../approvals/types.js";
-import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
+import type { AuditEntry, AuditHead, AuditRecord, AuditSource } from "../audit/types.js";
 import type { CredentialRecord } from "../credentials/types.js";
 import type { JsonValue } from "../json.js";
 import type { PolicyRecord } from "../policy/record.js";
@@ -148,6 +148,20 @@ export interface AuditStore {
   setResult(tenantId: string, sessionId: string, eventId: string, result: AuditResult): Promise<boolean>;
   /** Record counts of the given sessions, grouped by session, source and decision. Single read. */
   countBySession(tenantId: string, sessionIds: readonly string[]): Promise<SessionRecordCount[]>;
+  /**
+   * How many records of `source` each tool has, among the tenant's records matching every given filter:
+   * `session_id`, `agent_id`, and `requested_at` at or after `since`. Tools without records are absent. Single
+   * read. Policy counters come from here.
+   */
+  countByTool(
+    tenantId: string,
+    filter: { source: AuditSource; session_id?: string; agent_id?: string; since?: string },
+  ): Promise<Record<string, number>>;
+  /**
+   * Sets the result of the record with `actionId` (outside the record hash, like `setResult`). Single statement.
+   * Returns whether a record matched.
+   */
+  setActionResult(tenantId: string, actionId: string, result: AuditResult): Promise<boolean>;
 }
 
 export interface SessionStore {
