@@ -1,10 +1,13 @@
 import type { AgentConfigRecord } from "../agents/types.js";
+import type { ApprovalRecord } from "../approvals/types.js";
 import { GENESIS_HASH, sealAuditRecords } from "../audit/chain.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
+import type { CredentialRecord } from "../credentials/types.js";
 import { StorageError, VargateError } from "../errors.js";
+import type { PolicyRecord } from "../policy/record.js";
 import { assertWithinLimits } from "../sessions/limits.js";
 import type { ConsumerState, SessionRecord, SessionRecordCount } from "../sessions/types.js";
-import type { ApiKeyRecord, TenantRecord } from "../tenants/types.js";
+import type { ApiKeyRecord, TenantChanges, TenantRecord } from "../tenants/types.js";
 import type { VargateStorage } from "./port.js";
 
 /**
@@ -23,6 +26,10 @@ export function memoryStorage(): VargateStorage {
   const sessions = new Map<string, SessionRecord>();
   const consumers = new Map<string, ConsumerState>();
   const settings = new Map<string, string>();
+  // Each tenant's policy versions, in order: index i holds version i + 1.
+  const policies = new Map<string, PolicyRecord[]>();
+  const approvals = new Map<string, ApprovalRecord>();
+  const credentials = new Map<string, CredentialRecord>();
   let closed = false;
 
   const open = () => {
@@ -36,7 +43,10 @@ export function memoryStorage(): VargateStorage {
     }
     return chain;
   };
+  // Keys of rows owned by a tenant: `(tenant_id, id)`, like the databases' primary keys.
   const agentKey = (tenantId: string, agentId: string) => `${tenantId}\u0000${agentId}`;
+  const approvalKey = agentKey;
+  const credentialKey = agentKey;
   const sessionOf = (tenantId: string, sessionId: string) => {
     const session = sessions.get(sessionId);
     return session && session.tenant_id === tenantId ? session : undefined;
@@ -104,6 +114,15 @@ export function memoryStorage(): VargateStorage {
       async list() {
         open();
         return [...tenants.values()].sort((a, b) => compare(a.tenant_id, b.tenant_id)).map((t) => structuredClone(t));
+      },
+      async update(tenantId, changes, audit) {
+        open();
+        const stored = tenants.get(tenantId);
+        if (!stored) return null;
+        appendNow(tenantId, [audit]);
+        const updated = { ...stored, ...definedChanges(structuredClone(changes)) };
+        tenants.set(tenantId, updated);
+        return structuredClone(updated);
       },
     },
 
@@ -239,6 +258,26 @@ export function memoryStorage(): VargateStorage {
         }
         return [...counts.values()];
       },
+      async countByTool(tenantId, filter) {
+        open();
+        // A Map, then own properties: a tool called `__proto__` must stay a count.
+        const counts = new Map<string, number>();
+        for (const record of chains.get(tenantId)?.records ?? []) {
+          if (record.source !== filter.source) continue;
+          if (filter.session_id !== undefined && record.session_id !== filter.session_id) continue;
+          if (filter.agent_id !== undefined && record.agent_id !== filter.agent_id) continue;
+          if (filter.since !== undefined && record.requested_at < filter.since) continue;
+          counts.set(record.tool, (counts.get(record.tool) ?? 0) + 1);
+        }
+        return Object.fromEntries(counts);
+      },
+      async setActionResult(tenantId, actionId, result) {
+        open();
+        const record = chains.get(tenantId)?.records.find((candidate) => candidate.action_id === actionId);
+        if (!record) return false;
+        record.result = structuredClone(result);
+        return true;
+      },
     },
 
     sessions: {
@@ -367,7 +406,127 @@ export function memoryStorage(): VargateStorage {
         return settings.get(key) as string;
       },
     },
+
+    policies: {
+      async current(tenantId) {
+        open();
+        return structuredClone(policies.get(tenantId)?.at(-1) ?? null);
+      },
+      async get(tenantId, version) {
+        open();
+        return structuredClone(policies.get(tenantId)?.find((record) => record.version === version) ?? null);
+      },
+      async put(record, audit) {
+        open();
+        const versions = policies.get(record.tenant_id) ?? [];
+        // Compare-and-set: versions are dense from 1, so the current version is the count.
+        if (record.version !== versions.length + 1) return false;
+        appendNow(record.tenant_id, [audit]);
+        versions.push(structuredClone(record));
+        policies.set(record.tenant_id, versions);
+        return true;
+      },
+    },
+
+    approvals: {
+      async create(approval, audit) {
+        open();
+        const key = approvalKey(approval.tenant_id, approval.action_id);
+        if (approvals.has(key)) throw new StorageError("memory", `Duplicate approval ${approval.action_id}`);
+        if (audit) appendNow(approval.tenant_id, [audit]);
+        approvals.set(key, structuredClone(approval));
+      },
+      async get(tenantId, actionId) {
+        open();
+        return structuredClone(approvals.get(approvalKey(tenantId, actionId)) ?? null);
+      },
+      async list(tenantId, filter) {
+        open();
+        return [...approvals.values()]
+          .filter(
+            (approval) =>
+              approval.tenant_id === tenantId &&
+              (filter.status === undefined || approval.status === filter.status) &&
+              (filter.session_id === undefined || approval.session_id === filter.session_id),
+          )
+          .sort((a, b) => compare(b.requested_at, a.requested_at) || compare(b.action_id, a.action_id))
+          .slice(0, filter.limit)
+          .map((approval) => structuredClone(approval));
+      },
+      async decide(tenantId, actionId, decision, audit) {
+        open();
+        const stored = approvals.get(approvalKey(tenantId, actionId));
+        if (stored?.status !== "pending") return null;
+        appendNow(tenantId, [audit]);
+        Object.assign(stored, {
+          status: decision.status,
+          decided_at: decision.decided_at,
+          decided_by: decision.decided_by,
+          note: decision.note,
+        });
+        return structuredClone(stored);
+      },
+      async claimExecution(tenantId, actionId) {
+        open();
+        const stored = approvals.get(approvalKey(tenantId, actionId));
+        if (stored?.status !== "approved" || stored.execution !== "none") return false;
+        stored.execution = "claimed";
+        return true;
+      },
+      async completeExecution(tenantId, actionId, result) {
+        open();
+        const stored = approvals.get(approvalKey(tenantId, actionId));
+        // Only a claimed execution completes, once: a finished result is never overwritten.
+        if (stored?.execution !== "claimed") return;
+        stored.execution = "done";
+        stored.result = structuredClone(result);
+      },
+      async listExpired(now) {
+        open();
+        return [...approvals.values()]
+          .filter((approval) => approval.status === "pending" && approval.expires_at <= now)
+          .sort(
+            (a, b) =>
+              compare(a.expires_at, b.expires_at) ||
+              compare(a.tenant_id, b.tenant_id) ||
+              compare(a.action_id, b.action_id),
+          )
+          .map((approval) => structuredClone(approval));
+      },
+    },
+
+    credentials: {
+      async put(record, audit) {
+        open();
+        appendNow(record.tenant_id, [audit]);
+        credentials.set(credentialKey(record.tenant_id, record.name), structuredClone(record));
+      },
+      async get(tenantId, name) {
+        open();
+        return structuredClone(credentials.get(credentialKey(tenantId, name)) ?? null);
+      },
+      async list(tenantId) {
+        open();
+        return [...credentials.values()]
+          .filter((record) => record.tenant_id === tenantId)
+          .map((record) => record.name)
+          .sort(compare);
+      },
+      async delete(tenantId, name, audit) {
+        open();
+        const key = credentialKey(tenantId, name);
+        if (!credentials.has(key)) return false;
+        appendNow(tenantId, [audit]);
+        credentials.delete(key);
+        return true;
+      },
+    },
   };
+}
+
+/** `changes` without the fields set to `undefined`: those are left alone, as in the databases. */
+function definedChanges(changes: TenantChanges): TenantChanges {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as TenantChanges;
 }
 
 function compare(a: string, b: string): number {

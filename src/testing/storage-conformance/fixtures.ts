@@ -41,7 +41,7 @@ export const entry = (fields: Partial<AuditEntry> = {}): AuditEntry => ({
 
 export const tenantRecord = (fields: Partial<TenantRecord> = {}): TenantRecord => ({
   ...{ tenant_id: uid("t"), name: "Tenant", created_at: at(0) },
-  ...{ max_concurrent_sessions: 10, max_daily_sessions: 50, max_session_hours: 8 },
+  ...{ max_concurrent_sessions: 10, max_daily_sessions: 50, max_session_hours: 8, governance_prompt_template: null },
   ...fields,
 });
 
