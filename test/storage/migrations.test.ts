@@ -20,7 +20,15 @@ async function tableExists(db: Kysely<any>, table: string): Promise<boolean> {
   );
 }
 
-const LATEST = ["0001_init", "0002_sessions"];
+// biome-ignore lint/suspicious/noExplicitAny: raw queries against columns that may not exist yet.
+async function columnExists(db: Kysely<any>, table: string, column: string): Promise<boolean> {
+  return sql`select ${sql.ref(column)} from ${sql.table(table)} where 1 = 0`.execute(db).then(
+    () => true,
+    () => false,
+  );
+}
+
+const LATEST = ["0001_init", "0002_sessions", "0003_governance"];
 
 const oldEntry: AuditEntry = {
   action_id: "a-1",
@@ -48,6 +56,9 @@ const TABLES = [
   "vargate_sessions",
   "vargate_consumers",
   "vargate_settings",
+  "vargate_policies",
+  "vargate_approvals",
+  "vargate_credentials",
   "vargate_migrations",
   "vargate_migrations_lock",
 ];
@@ -120,6 +131,13 @@ forEachTestDatabase("migrations", (database) => {
   it("migrates down, one version at a time, and up again", async () => {
     const { storage, db } = await open();
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions"]);
+    for (const table of ["vargate_policies", "vargate_approvals", "vargate_credentials"]) {
+      expect(await tableExists(db, table)).toBe(false);
+    }
+    expect(await columnExists(db, "vargate_tenants", "governance_prompt_template")).toBe(false);
+    expect(await tableExists(db, "vargate_sessions")).toBe(true);
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(["0001_init"]);
     for (const table of ["vargate_sessions", "vargate_consumers", "vargate_settings"]) {
       expect(await tableExists(db, table)).toBe(false);
@@ -129,6 +147,7 @@ forEachTestDatabase("migrations", (database) => {
     expect(await tableExists(db, "vargate_audit_log")).toBe(false);
     await storage.migrate();
     for (const table of TABLES) expect(await tableExists(db, table)).toBe(true);
+    expect(await columnExists(db, "vargate_tenants", "governance_prompt_template")).toBe(true);
     expect(await migrationNames(db)).toEqual(LATEST);
   });
 

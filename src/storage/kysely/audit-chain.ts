@@ -15,6 +15,13 @@ export interface LockedChain {
   append(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
 }
 
+/** Runs `fn` as an audited mutation: one write transaction that has locked the tenant's chain head first. */
+export type Audited = <R>(
+  operation: string,
+  tenantId: string,
+  fn: (trx: Db, chain: LockedChain) => Promise<R>,
+) => Promise<R>;
+
 /**
  * Locks `tenantId`'s chain head inside `trx` (creating the head row if the chain is new) and returns a handle to
  * append through. Every audited mutation takes this lock first, so all writes of one tenant's chain are

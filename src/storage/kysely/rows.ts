@@ -1,14 +1,20 @@
 import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
+import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "../../approvals/types.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
+import type { CredentialRecord } from "../../credentials/types.js";
 import type { JsonObject, JsonValue } from "../../json.js";
+import type { PolicyRecord } from "../../policy/record.js";
 import type { ConsumerState, SessionRecord, SessionStatus } from "../../sessions/types.js";
-import type { ApiKeyRecord, TenantRecord } from "../../tenants/types.js";
+import type { ApiKeyRecord, TenantChanges, TenantRecord } from "../../tenants/types.js";
 import type {
   VargateAgentConfigsTable,
   VargateApiKeysTable,
+  VargateApprovalsTable,
   VargateAuditLogTable,
   VargateConsumersTable,
+  VargateCredentialsTable,
+  VargatePoliciesTable,
   VargateSessionsTable,
   VargateTenantsTable,
 } from "./schema.js";
@@ -27,8 +33,22 @@ export function tenantToRow(tenant: TenantRecord): VargateTenantsTable {
     max_concurrent_sessions: tenant.max_concurrent_sessions,
     max_daily_sessions: tenant.max_daily_sessions,
     max_session_hours: tenant.max_session_hours,
+    governance_prompt_template: tenant.governance_prompt_template,
     created_at: tenant.created_at,
   };
+}
+
+/** The columns a tenant update writes; fields absent from `changes` are left alone. */
+export function tenantChangesToRow(changes: TenantChanges): Partial<VargateTenantsTable> {
+  const row: Partial<VargateTenantsTable> = {};
+  if (changes.name !== undefined) row.name = changes.name;
+  if (changes.max_concurrent_sessions !== undefined) row.max_concurrent_sessions = changes.max_concurrent_sessions;
+  if (changes.max_daily_sessions !== undefined) row.max_daily_sessions = changes.max_daily_sessions;
+  if (changes.max_session_hours !== undefined) row.max_session_hours = changes.max_session_hours;
+  if (changes.governance_prompt_template !== undefined) {
+    row.governance_prompt_template = changes.governance_prompt_template;
+  }
+  return row;
 }
 
 export function tenantFromRow(row: Selectable<VargateTenantsTable>): TenantRecord {
@@ -38,6 +58,7 @@ export function tenantFromRow(row: Selectable<VargateTenantsTable>): TenantRecor
     max_concurrent_sessions: toNumber(row.max_concurrent_sessions),
     max_daily_sessions: toNumber(row.max_daily_sessions),
     max_session_hours: toNumber(row.max_session_hours),
+    governance_prompt_template: row.governance_prompt_template,
     created_at: row.created_at,
   };
 }
@@ -257,6 +278,91 @@ export function consumerFromRow(row: Selectable<VargateConsumersTable>): Consume
     lease_expires_at: row.lease_expires_at,
     status: row.status as ConsumerState["status"],
     connected_since: row.connected_since,
+  };
+}
+
+export function policyToRow(record: PolicyRecord): VargatePoliciesTable {
+  return {
+    tenant_id: record.tenant_id,
+    version: record.version,
+    document: JSON.stringify(record.document),
+    created_at: record.created_at,
+    created_by: record.created_by,
+  };
+}
+
+export function policyFromRow(row: Selectable<VargatePoliciesTable>): PolicyRecord {
+  return {
+    tenant_id: row.tenant_id,
+    version: toNumber(row.version),
+    document: JSON.parse(row.document) as JsonObject,
+    created_at: row.created_at,
+    created_by: row.created_by,
+  };
+}
+
+export function approvalToRow(approval: ApprovalRecord): VargateApprovalsTable {
+  return {
+    tenant_id: approval.tenant_id,
+    action_id: approval.action_id,
+    session_id: approval.session_id,
+    agent_id: approval.agent_id,
+    kind: approval.kind,
+    tool: approval.tool,
+    // `?? "null"`: JSON.stringify returns undefined for a value JSON cannot hold; store it as JSON null.
+    input: JSON.stringify(approval.input) ?? "null",
+    input_digest: approval.input_digest,
+    upstream_event_id: approval.upstream_event_id,
+    status: approval.status,
+    requested_at: approval.requested_at,
+    expires_at: approval.expires_at,
+    decided_at: approval.decided_at,
+    decided_by: approval.decided_by,
+    note: approval.note,
+    execution: approval.execution,
+    result: resultToText(approval.result),
+  };
+}
+
+export function approvalFromRow(row: Selectable<VargateApprovalsTable>): ApprovalRecord {
+  return {
+    action_id: row.action_id,
+    tenant_id: row.tenant_id,
+    session_id: row.session_id,
+    agent_id: row.agent_id,
+    kind: row.kind as ApprovalKind,
+    tool: row.tool,
+    input: JSON.parse(row.input) as JsonValue,
+    input_digest: row.input_digest,
+    upstream_event_id: row.upstream_event_id,
+    status: row.status as ApprovalStatus,
+    requested_at: row.requested_at,
+    expires_at: row.expires_at,
+    decided_at: row.decided_at,
+    decided_by: row.decided_by,
+    note: row.note,
+    execution: row.execution as ApprovalRecord["execution"],
+    result: row.result === null ? null : (JSON.parse(row.result) as JsonValue),
+  };
+}
+
+export function credentialToRow(record: CredentialRecord): VargateCredentialsTable {
+  return {
+    tenant_id: record.tenant_id,
+    name: record.name,
+    ciphertext: record.ciphertext,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+  };
+}
+
+export function credentialFromRow(row: Selectable<VargateCredentialsTable>): CredentialRecord {
+  return {
+    tenant_id: row.tenant_id,
+    name: row.name,
+    ciphertext: row.ciphertext,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   };
 }
 

@@ -13,6 +13,9 @@ export const VARGATE_TABLES = {
   sessions: "vargate_sessions",
   consumers: "vargate_consumers",
   settings: "vargate_settings",
+  policies: "vargate_policies",
+  approvals: "vargate_approvals",
+  credentials: "vargate_credentials",
 } as const;
 
 /** Kysely's migrator bookkeeping tables, renamed so they never collide with the application's own migrations. */
@@ -29,6 +32,11 @@ export interface VargateTenantsTable {
   max_concurrent_sessions: number;
   max_daily_sessions: number;
   max_session_hours: number;
+  /**
+   * Replaces the default governance instructions of the tenant's sessions; `NULL` for the default. Added by
+   * `0003_governance`.
+   */
+  governance_prompt_template: string | null;
   created_at: string;
 }
 
@@ -142,6 +150,52 @@ export interface VargateSettingsTable {
   value: string;
 }
 
+/** `vargate_policies`: every version of each tenant's policy document, keyed by `(tenant_id, version)`. */
+export interface VargatePoliciesTable {
+  tenant_id: string;
+  version: number;
+  /** JSON text of the policy document (an object). */
+  document: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+/** `vargate_approvals`: calls waiting for (or decided by) a human, keyed by `(tenant_id, action_id)`. */
+export interface VargateApprovalsTable {
+  tenant_id: string;
+  action_id: string;
+  session_id: string;
+  agent_id: string;
+  /** `governed_call` or `builtin_tool`. */
+  kind: string;
+  tool: string;
+  /** JSON text of the call's input. */
+  input: string;
+  /** SHA-256 hex of the canonical `{tool, input}`. */
+  input_digest: string;
+  upstream_event_id: string | null;
+  /** `pending` → `approved`, `rejected` or `expired`. */
+  status: string;
+  requested_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  note: string | null;
+  /** `none` → `claimed` (exactly one caller) → `done`. */
+  execution: string;
+  /** JSON text of the execution's result; `NULL` until it is done. */
+  result: string | null;
+}
+
+/** `vargate_credentials`: each tenant's credentials, as ciphertext only, keyed by `(tenant_id, name)`. */
+export interface VargateCredentialsTable {
+  tenant_id: string;
+  name: string;
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** The Kysely database type of vargate's tables, for applications that query them directly (read-only!). */
 export interface VargateDatabase {
   vargate_tenants: VargateTenantsTable;
@@ -152,4 +206,7 @@ export interface VargateDatabase {
   vargate_sessions: VargateSessionsTable;
   vargate_consumers: VargateConsumersTable;
   vargate_settings: VargateSettingsTable;
+  vargate_policies: VargatePoliciesTable;
+  vargate_approvals: VargateApprovalsTable;
+  vargate_credentials: VargateCredentialsTable;
 }

@@ -3,14 +3,12 @@ import { VargateError } from "../../errors.js";
 import { assertWithinLimits } from "../../sessions/limits.js";
 import type { SessionRecord } from "../../sessions/types.js";
 import type { ConsumerStore, SessionStore, SettingStore } from "../port.js";
-import type { LockedChain } from "./audit-chain.js";
+import type { Audited } from "./audit-chain.js";
 import { consumerFromRow, sessionFromRow, sessionToRow, toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
 import { type Db, Rollback, type Runner } from "./transactions.js";
 
 // Sessions, their stream consumers and governor-wide settings on Kysely. See storage.ts for the shared pieces.
-
-type Audited = <R>(operation: string, tenantId: string, fn: (trx: Db, chain: LockedChain) => Promise<R>) => Promise<R>;
 
 interface StoreContext {
   runner: Runner;

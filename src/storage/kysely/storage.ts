@@ -2,8 +2,9 @@ import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { ConfigError, VargateError } from "../../errors.js";
 import type { VargateStorage } from "../port.js";
-import { type LockedChain, lockChain, withoutStoredEvents } from "./audit-chain.js";
+import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
 import { isUniqueViolation } from "./dialects.js";
+import { approvalStore, credentialStore, policyStore } from "./governance.js";
 import { migrateVargate } from "./migrations.js";
 import {
   agentChangesToRow,
@@ -13,6 +14,7 @@ import {
   apiKeyToRow,
   auditFromRow,
   resultToText,
+  tenantChangesToRow,
   tenantFromRow,
   tenantToRow,
   toNumber,
@@ -78,7 +80,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   });
 
   // The one way an audited mutation runs: a write transaction that locks the tenant's chain head first.
-  const audited = <R>(operation: string, tenantId: string, fn: (trx: Db, chain: LockedChain) => Promise<R>) =>
+  const audited: Audited = (operation, tenantId, fn) =>
     runner.write(operation, async (trx) => fn(trx, await lockChain(trx, dialect, name, tenantId)));
 
   return {
@@ -118,6 +120,27 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         return runner.run("tenants.list", async (db) => {
           const rows = await db.selectFrom(T.tenants).selectAll().orderBy("tenant_id", "asc").execute();
           return rows.map(tenantFromRow);
+        });
+      },
+      update(tenantId, changes, audit) {
+        return audited("tenants.update", tenantId, async (trx, chain) => {
+          // A locking read (after the head's lock, like every audited write): it tells a missing tenant from an
+          // update that changed nothing (MySQL counts changed rows, not matched ones), and on MySQL it reads the
+          // latest committed row whatever the transaction's snapshot.
+          const select = trx.selectFrom(T.tenants).select("tenant_id").where("tenant_id", "=", tenantId);
+          const found = await (dialect === "sqlite" ? select : select.forUpdate()).executeTakeFirst();
+          if (!found) throw new Rollback(null);
+          const row = tenantChangesToRow(changes);
+          if (Object.keys(row).length > 0) {
+            await trx.updateTable(T.tenants).set(row).where("tenant_id", "=", tenantId).execute();
+          }
+          await chain.append([audit]);
+          const updated = await trx
+            .selectFrom(T.tenants)
+            .selectAll()
+            .where("tenant_id", "=", tenantId)
+            .executeTakeFirstOrThrow();
+          return tenantFromRow(updated);
         });
       },
     },
@@ -355,10 +378,47 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return counts;
         });
       },
+      countByTool(tenantId, filter) {
+        return runner.run("audit.countByTool", async (db) => {
+          let query = db
+            .selectFrom(T.auditLog)
+            .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
+            .where("tenant_id", "=", tenantId)
+            .where("source", "=", filter.source);
+          if (filter.session_id !== undefined) query = query.where("session_id", "=", filter.session_id);
+          if (filter.agent_id !== undefined) query = query.where("agent_id", "=", filter.agent_id);
+          if (filter.since !== undefined) query = query.where("requested_at", ">=", filter.since);
+          const rows = await query.groupBy("tool").execute();
+          // A Map, then own properties: a tool called `__proto__` must stay a count.
+          return Object.fromEntries(new Map(rows.map((row) => [row.tool, toNumber(row.count)])));
+        });
+      },
+      setActionResult(tenantId, actionId, result) {
+        return runner.run("audit.setActionResult", async (db) => {
+          const updated = await db
+            .updateTable(T.auditLog)
+            .set({ result: resultToText(result) })
+            .where("tenant_id", "=", tenantId)
+            .where("action_id", "=", actionId)
+            .executeTakeFirst();
+          if (Number(updated.numUpdatedRows) > 0) return true;
+          // MySQL without FOUND_ROWS counts changed rows only: writing the result a record already has reports 0.
+          const row = await db
+            .selectFrom(T.auditLog)
+            .select("seq")
+            .where("tenant_id", "=", tenantId)
+            .where("action_id", "=", actionId)
+            .executeTakeFirst();
+          return row !== undefined;
+        });
+      },
     },
 
     sessions: sessionStore({ runner, dialect, audited }),
     consumers: consumerStore({ runner, dialect }),
     settings: settingStore({ runner, dialect }),
+    policies: policyStore({ runner, dialect, name, audited }),
+    approvals: approvalStore({ runner, dialect, name, audited }),
+    credentials: credentialStore({ runner, dialect, name, audited }),
   };
 }
