@@ -1,16 +1,26 @@
 import { AgentConfigs } from "./agents/service.js";
+import { Approvals } from "./approvals/service.js";
 import { AuditLog } from "./audit/service.js";
 import { Authenticator, type AuthOptions, type Identity } from "./auth/authenticate.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type ConsumerOptions, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
+import { SessionEventSink } from "./consumers/event-sink.js";
 import { ConsumerSupervisor, type ConsumerView } from "./consumers/supervisor.js";
 import type { GovernorContext } from "./context.js";
+import { encryptedCredentialStore } from "./credentials/encrypted-store.js";
+import { Credentials } from "./credentials/service.js";
+import type { CredentialStore } from "./credentials/store.js";
 import { ConfigError } from "./errors.js";
+import { DEFAULT_GOVERNED_CALL_OPTIONS, type GovernedCallOptions, GovernedCalls } from "./governed/pipeline.js";
 import { type IdGenerator, randomIds } from "./ids.js";
 import { type Logger, silentLogger } from "./logger.js";
+import type { CodeRule } from "./policy/evaluate.js";
+import { TenantPolicies } from "./policy/service.js";
 import { type SessionOptions, Sessions } from "./sessions/service.js";
 import type { VargateStorage } from "./storage/port.js";
 import { Tenants } from "./tenants/service.js";
+import { ToolRegistry } from "./tools/registry.js";
+import type { GovernedTool } from "./tools/types.js";
 import type { ManagedAgentsUpstream } from "./upstream/port.js";
 
 export interface VargateGovernorOptions {
@@ -32,10 +42,22 @@ export interface VargateGovernorOptions {
   consumers?: Partial<ConsumerOptions>;
   /** How often `start()` checks sessions against their maximum duration, in ms. @default 30000 */
   durationCheckIntervalMs?: number;
+  /** Governed tools served over MCP. More can be added with `governor.tools.register()`. */
+  tools?: readonly GovernedTool[];
+  /** Policy rules written in code, evaluated after each tenant's own rules. They must be pure. */
+  codeRules?: readonly CodeRule[];
+  /**
+   * Where brokered credentials live. @default `encryptedCredentialStore()` in this storage, keyed by
+   * `VARGATE_CREDENTIAL_KEY` (read when a credential is first used)
+   */
+  credentialStore?: CredentialStore;
+  /** Approval timing and the tool result cap; see `GovernedCallOptions`. */
+  governedCalls?: Partial<GovernedCallOptions>;
 }
 
 /**
- * The governor: agent configs, tenants, and the tamper-evident audit log.
+ * The governor: tenants, agent configs, governed sessions, governed MCP tool calls, approvals and the
+ * tamper-evident audit log.
  *
  * Holds no global state: several governors may share one process or one database.
  */
@@ -44,6 +66,11 @@ export class VargateGovernor {
   readonly agents: AgentConfigs;
   readonly audit: AuditLog;
   readonly sessions: Sessions;
+  readonly policy: TenantPolicies;
+  readonly approvals: Approvals;
+  readonly credentials: Credentials;
+  readonly tools: ToolRegistry;
+  readonly governedCalls: GovernedCalls;
   readonly storage: VargateStorage;
   readonly logger: Logger;
   readonly #authenticator: Authenticator;
@@ -71,20 +98,48 @@ export class VargateGovernor {
     this.#durationCheckIntervalMs = options.durationCheckIntervalMs ?? 30_000;
 
     const upstream = options.upstream;
+    const governed = { ...DEFAULT_GOVERNED_CALL_OPTIONS, ...options.governedCalls };
+    this.policy = new TenantPolicies(context, { codeRules: options.codeRules ?? [] });
+    this.approvals = new Approvals(context, upstream);
+    let store = options.credentialStore;
+    this.credentials = new Credentials(context, () => {
+      store ??= encryptedCredentialStore({ records: context.storage.credentials, clock: context.clock });
+      return store;
+    });
+    this.tools = new ToolRegistry();
+    for (const tool of options.tools ?? []) this.tools.register(tool);
+    this.governedCalls = new GovernedCalls({
+      context,
+      policies: this.policy,
+      tools: this.tools,
+      credentials: () => this.credentials.store(),
+      approvals: this.approvals,
+      options: governed,
+    });
+    this.approvals.setRunner((approval) => this.governedCalls.runApproved(approval));
+
     let consumers: ConsumerSupervisor | undefined;
     this.sessions = new Sessions(context, upstream, options.sessions ?? {}, {
       onActivated: (session) => consumers?.attach(session),
-      // Not awaited: the consumer itself may be the one ending the session.
-      onEnded: async (session) => void consumers?.detach(session.id),
+      onEnded: async (session) => {
+        await this.approvals.rejectPendingOfSession(session.tenant_id, session.id, `Session ${session.status}`);
+        // Not awaited: the consumer itself may be the one ending the session.
+        void consumers?.detach(session.id);
+      },
     });
     if (upstream) {
       consumers = new ConsumerSupervisor({
         context,
         upstream,
         options: { ...DEFAULT_CONSUMER_OPTIONS, ...options.consumers },
-        hooks: {
-          onSessionEnded: (session, status, reason) => this.sessions.recordUpstreamEnd(session, status, reason),
-        },
+        sinkFor: (session) =>
+          new SessionEventSink(session, {
+            context,
+            policies: this.policy,
+            approvalTtlMs: governed.approvalTtlMs,
+            onSessionEnded: (ended, status, reason) => this.sessions.recordUpstreamEnd(ended, status, reason),
+            onAnomalyThreshold: (flagged, reason) => this.sessions.autoInterrupt(flagged, reason),
+          }),
       });
     }
     this.#consumers = consumers;
@@ -98,8 +153,8 @@ export class VargateGovernor {
     this.#consumers?.start();
     if (this.#durationTimer) return;
     this.#durationTimer = setInterval(() => {
-      this.sessions.enforceDurations().catch((error: unknown) => {
-        this.logger.error("Session duration check failed", {
+      Promise.all([this.sessions.enforceDurations(), this.approvals.expireDue()]).catch((error: unknown) => {
+        this.logger.error("Session duration or approval expiry check failed", {
           error: error instanceof Error ? error.message : String(error),
         });
       });

@@ -2,7 +2,7 @@ import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import type { SessionRecord } from "../sessions/types.js";
 import type { ManagedAgentsUpstream, UpstreamEvent } from "../upstream/port.js";
-import { interpretEvent } from "./observe.js";
+import type { SessionEventSink } from "./event-sink.js";
 
 export interface ConsumerOptions {
   /** How long a lease lasts without renewal before another instance may take the session over. @default 30000 */
@@ -19,11 +19,6 @@ export const DEFAULT_CONSUMER_OPTIONS: ConsumerOptions = {
   maxBackoffMs: 30_000,
 };
 
-export interface ConsumerHooks {
-  /** The upstream session ended (terminated, deleted or a terminal error). */
-  onSessionEnded(session: SessionRecord, status: "completed" | "failed", reason: string): Promise<void>;
-}
-
 /**
  * Reads one session's event stream into the audit log, exactly once per event.
  *
@@ -38,7 +33,7 @@ export class SessionConsumer {
   readonly #upstream: ManagedAgentsUpstream;
   readonly #owner: string;
   readonly #options: ConsumerOptions;
-  readonly #hooks: ConsumerHooks;
+  readonly #sink: SessionEventSink;
   readonly #abort = new AbortController();
   #cursor: string | null = null;
   // Ids of handled events whose processed_at equals the cursor: backfill re-reads that instant (gte).
@@ -53,7 +48,7 @@ export class SessionConsumer {
       upstream: ManagedAgentsUpstream;
       owner: string;
       options: ConsumerOptions;
-      hooks: ConsumerHooks;
+      sink: SessionEventSink;
     },
   ) {
     this.session = session;
@@ -61,7 +56,7 @@ export class SessionConsumer {
     this.#upstream = deps.upstream;
     this.#owner = deps.owner;
     this.#options = deps.options;
-    this.#hooks = deps.hooks;
+    this.#sink = deps.sink;
   }
 
   /** Starts consuming. Resolves `finished` when the session ends, the lease is lost or `stop()` is called. */
@@ -145,19 +140,9 @@ export class SessionConsumer {
   }
 
   async #handle(event: UpstreamEvent): Promise<boolean> {
-    const { storage, clock, ids } = this.#context;
-    const meaning = interpretEvent(event, this.session, timestamp(clock));
-    if (meaning.kind === "tool_use") {
-      await storage.audit.appendEvents(this.session.tenant_id, [{ ...meaning.entry, action_id: ids.actionId() }]);
-    } else if (meaning.kind === "tool_result") {
-      await storage.audit.setResult(this.session.tenant_id, this.session.id, meaning.toolUseEventId, meaning.result);
-    }
+    const stop = await this.#sink.handle(event);
     this.#advanceCursor(event);
-    if (meaning.kind === "session_ended") {
-      await this.#hooks.onSessionEnded(this.session, meaning.status, meaning.reason);
-      return true;
-    }
-    return false;
+    return stop;
   }
 
   #advanceCursor(event: UpstreamEvent): void {

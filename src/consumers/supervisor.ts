@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import type { GovernorContext } from "../context.js";
 import type { SessionRecord } from "../sessions/types.js";
 import type { ManagedAgentsUpstream } from "../upstream/port.js";
-import { type ConsumerHooks, type ConsumerOptions, SessionConsumer } from "./consumer.js";
+import { type ConsumerOptions, SessionConsumer } from "./consumer.js";
+import type { SessionEventSink } from "./event-sink.js";
 
 /** A consumer as `GET /managed/consumers` shows it. */
 export interface ConsumerView {
@@ -28,7 +29,7 @@ export class ConsumerSupervisor {
   readonly #context: GovernorContext;
   readonly #upstream: ManagedAgentsUpstream;
   readonly #options: ConsumerOptions;
-  readonly #hooks: ConsumerHooks;
+  readonly #sinkFor: (session: SessionRecord) => SessionEventSink;
   readonly #running = new Map<string, SessionConsumer>();
   #timer: NodeJS.Timeout | undefined;
 
@@ -36,12 +37,12 @@ export class ConsumerSupervisor {
     context: GovernorContext;
     upstream: ManagedAgentsUpstream;
     options: ConsumerOptions;
-    hooks: ConsumerHooks;
+    sinkFor: (session: SessionRecord) => SessionEventSink;
   }) {
     this.#context = deps.context;
     this.#upstream = deps.upstream;
     this.#options = deps.options;
-    this.#hooks = deps.hooks;
+    this.#sinkFor = deps.sinkFor;
   }
 
   /** Starts consuming `session` here unless this instance already does. The lease decides if it really runs. */
@@ -52,7 +53,7 @@ export class ConsumerSupervisor {
       upstream: this.#upstream,
       owner: this.owner,
       options: this.#options,
-      hooks: this.#hooks,
+      sink: this.#sinkFor(session),
     });
     this.#running.set(session.id, consumer);
     consumer.start();

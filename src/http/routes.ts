@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { Identity } from "../auth/authenticate.js";
 import type { VargateGovernor } from "../governor.js";
 import { sessionAuditQuerySchema } from "../sessions/schema.js";
@@ -20,6 +21,8 @@ export interface Route {
   summary: string;
   handle(context: RouteContext): Promise<unknown>;
 }
+
+const policyQuerySchema = z.object({ expected_version: z.coerce.number().int().min(0).optional() });
 
 /** The whole `/managed/` REST surface. Each row names the governor method it calls. */
 export const routes: readonly Route[] = [
@@ -111,6 +114,51 @@ export const routes: readonly Route[] = [
       const consumers = await governor.consumers(identity.tenantId);
       return { consumers, count: consumers.length };
     },
+  },
+  {
+    method: "GET",
+    path: "/managed/policy",
+    summary: "The tenant's current policy document and version",
+    handle: ({ governor, identity }) => governor.policy.get(identity.tenantId),
+  },
+  {
+    method: "PUT",
+    path: "/managed/policy",
+    summary: "Store a new policy version (optionally only if the current version is `expected_version`)",
+    handle: ({ governor, identity, body, query }) => {
+      const { expected_version } = parseInput(policyQuerySchema, Object.fromEntries(query), "query");
+      return governor.policy.put(identity.tenantId, body, {
+        actor: identity.subject,
+        ...(expected_version !== undefined && { expectedVersion: expected_version }),
+      });
+    },
+  },
+  {
+    method: "GET",
+    path: "/managed/approvals",
+    summary: "The approval queue, newest first",
+    handle: async ({ governor, identity, query }) => {
+      const approvals = await governor.approvals.list(identity.tenantId, Object.fromEntries(query));
+      return { approvals, count: approvals.length };
+    },
+  },
+  {
+    method: "POST",
+    path: "/managed/approvals/:actionId/approve",
+    summary: "Approve a pending call; a governed call then runs exactly once",
+    handle: ({ governor, identity, params, body }) =>
+      governor.approvals.approve(identity.tenantId, params.actionId as string, body as never, {
+        actor: identity.subject,
+      }),
+  },
+  {
+    method: "POST",
+    path: "/managed/approvals/:actionId/reject",
+    summary: "Reject a pending call",
+    handle: ({ governor, identity, params, body }) =>
+      governor.approvals.reject(identity.tenantId, params.actionId as string, body as never, {
+        actor: identity.subject,
+      }),
   },
   {
     method: "GET",

@@ -345,6 +345,20 @@ export class Sessions {
     return interrupted;
   }
 
+  /** Interrupts a session because anomaly detection crossed its threshold. No-op if it already ended. */
+  async autoInterrupt(session: SessionRecord, reason: string): Promise<void> {
+    await this.interrupt(
+      session.tenant_id,
+      session.id,
+      { reason: reason.slice(0, 1000), auto_triggered: true },
+      {
+        actor: "anomaly_detection",
+      },
+    ).catch((error: unknown) => {
+      if (!(error instanceof VargateError && error.code === "SESSION_ENDED")) throw error;
+    });
+  }
+
   async #end(
     session: SessionRecord,
     status: EndedSessionStatus,

@@ -1,0 +1,187 @@
+import {
+  type AnomalyHit,
+  detectAnomalies,
+  interruptReason,
+  maxHitSeverity,
+  nextAnomalyScore,
+  shouldInterrupt,
+} from "../anomaly/index.js";
+import type { ApprovalRecord } from "../approvals/types.js";
+import { canonicalJson } from "../audit/chain.js";
+import type { AuditEntry } from "../audit/types.js";
+import { timestamp } from "../clock.js";
+import type { GovernorContext } from "../context.js";
+import { callDigest } from "../governed/digest.js";
+import type { JsonValue } from "../json.js";
+import type { TenantPolicies } from "../policy/service.js";
+import { GOVERNOR_MCP_SERVER_NAME } from "../sessions/attachment.js";
+import type { SessionRecord } from "../sessions/types.js";
+import type { UpstreamEvent } from "../upstream/port.js";
+import { interpretEvent } from "./observe.js";
+
+/** What the sink needs from the rest of the governor. */
+export interface EventSinkDeps {
+  context: GovernorContext;
+  policies: TenantPolicies;
+  /** How long a built-in tool's approval may wait. */
+  approvalTtlMs: number;
+  /** The upstream session ended on its own. */
+  onSessionEnded(session: SessionRecord, status: "completed" | "failed", reason: string): Promise<void>;
+  /** The anomaly score crossed the threshold: interrupt with `auto_triggered`. */
+  onAnomalyThreshold(session: SessionRecord, reason: string): Promise<void>;
+}
+
+/**
+ * Turns one session's upstream events into governance: observed records (with anomaly findings), approvals for
+ * built-in tools held under `always_ask`, a check that every call of the governor's own MCP tools has a governed
+ * decision, and the session's end. One sink per consumer; its state is rebuilt from storage after a restart.
+ */
+export class SessionEventSink {
+  readonly #deps: EventSinkDeps;
+  readonly #session: SessionRecord;
+  #anomalyScore = 0;
+  // Uses of our own MCP tools seen on the stream, waiting for their result to be matched to a governed record.
+  readonly #governedUses = new Map<string, { tool: string; input: JsonValue }>();
+  readonly #matchedActions = new Set<string>();
+  #initialised = false;
+
+  constructor(session: SessionRecord, deps: EventSinkDeps) {
+    this.#session = session;
+    this.#deps = deps;
+  }
+
+  /** Handles one event. Returns true when the session ended and the consumer should stop. */
+  async handle(event: UpstreamEvent): Promise<boolean> {
+    await this.#initialise();
+    const { storage, clock, ids } = this.#deps.context;
+    const tenantId = this.#session.tenant_id;
+
+    if (event.type === "agent.mcp_tool_use" && event.mcp_server_name === GOVERNOR_MCP_SERVER_NAME) {
+      this.#governedUses.set(event.id, { tool: String(event.name), input: (event.input ?? {}) as JsonValue });
+      return false;
+    }
+    if (event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string") {
+      const use = this.#governedUses.get(event.mcp_tool_use_id);
+      if (use) {
+        this.#governedUses.delete(event.mcp_tool_use_id);
+        await this.#matchGovernedUse(event.mcp_tool_use_id, use);
+        return false;
+      }
+    }
+
+    const meaning = interpretEvent(event, this.#session, timestamp(clock));
+    switch (meaning.kind) {
+      case "tool_use": {
+        const policy = await this.#deps.policies.active(tenantId);
+        const hits = detectAnomalies(meaning.entry.tool, meaning.entry.input, policy.anomalies);
+        const entry: AuditEntry = {
+          ...meaning.entry,
+          action_id: ids.actionId(),
+          severity: maxHitSeverity(hits),
+          violations: hits.map((hit) => hit.rule),
+        };
+        const stored = await storage.audit.appendEvents(tenantId, [entry]);
+        // Only the first reading of an event acts on it; a re-read after a reconnect is a no-op.
+        if (stored.length === 0) return false;
+        if (event.type === "agent.tool_use" && event.evaluated_permission === "ask") {
+          await storage.approvals.create(this.#builtinApproval(entry, event), null);
+        }
+        if (hits.length > 0) return this.#raiseScore(hits, policy.anomalyThreshold);
+        return false;
+      }
+      case "tool_result":
+        await storage.audit.setResult(tenantId, this.#session.id, meaning.toolUseEventId, meaning.result);
+        return false;
+      case "session_ended":
+        await this.#deps.onSessionEnded(this.#session, meaning.status, meaning.reason);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async #raiseScore(hits: AnomalyHit[], threshold: number): Promise<boolean> {
+    this.#anomalyScore = nextAnomalyScore(this.#anomalyScore, hits);
+    if (!shouldInterrupt(this.#anomalyScore, threshold)) return false;
+    await this.#deps.onAnomalyThreshold(this.#session, interruptReason(hits, { score: this.#anomalyScore, threshold }));
+    return true;
+  }
+
+  /**
+   * Matches a use of a governed tool seen on the stream to the governed record of the MCP call, in order. A use
+   * with no decision (the call never reached the governor) is recorded as an observed finding.
+   */
+  async #matchGovernedUse(eventId: string, use: { tool: string; input: JsonValue }): Promise<void> {
+    const { storage, ids, clock } = this.#deps.context;
+    const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
+    const wanted = canonicalJson(use.input);
+    const match = records.find(
+      (record) =>
+        record.source === "mcp_governed" &&
+        record.tool === use.tool &&
+        !this.#matchedActions.has(record.action_id) &&
+        canonicalJson((record.input as { input?: JsonValue } | null)?.input ?? null) === wanted,
+    );
+    if (match) {
+      this.#matchedActions.add(match.action_id);
+      return;
+    }
+    await storage.audit.appendEvents(this.#session.tenant_id, [
+      {
+        action_id: ids.actionId(),
+        session_id: this.#session.id,
+        agent_id: this.#session.agent_id,
+        event_id: eventId,
+        actor: null,
+        source: "mcp_observed",
+        tool: use.tool,
+        method: "mcp_call",
+        decision: "observed",
+        severity: "high",
+        violations: ["governed_call_without_decision"],
+        input: use.input,
+        policy_version: null,
+        requested_at: timestamp(clock),
+      },
+    ]);
+  }
+
+  #builtinApproval(entry: AuditEntry, event: UpstreamEvent): ApprovalRecord {
+    const requestedAt = this.#deps.context.clock.now();
+    return {
+      action_id: entry.action_id,
+      tenant_id: this.#session.tenant_id,
+      session_id: this.#session.id,
+      agent_id: this.#session.agent_id,
+      kind: "builtin_tool",
+      tool: entry.tool,
+      input: entry.input,
+      input_digest: callDigest(entry.tool, entry.input),
+      upstream_event_id: event.id,
+      status: "pending",
+      requested_at: requestedAt.toISOString(),
+      expires_at: new Date(requestedAt.getTime() + this.#deps.approvalTtlMs).toISOString(),
+      decided_at: null,
+      decided_by: null,
+      note: null,
+      execution: "none",
+      result: null,
+    };
+  }
+
+  // After a restart the score and the matched governed records are rebuilt from the session's records.
+  async #initialise(): Promise<void> {
+    if (this.#initialised) return;
+    this.#initialised = true;
+    const { storage } = this.#deps.context;
+    const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
+    for (const record of records) {
+      if (record.source === "mcp_observed" && record.violations.length > 0 && record.severity !== "none") {
+        this.#anomalyScore = nextAnomalyScore(
+          this.#anomalyScore,
+          record.violations.map((rule) => ({ rule, severity: record.severity as AnomalyHit["severity"], detail: "" })),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { ActorOptions } from "../agents/service.js";
+import { type AnomalyRuleSet, compileAnomalyRules, DEFAULT_ANOMALY_THRESHOLD } from "../anomaly/index.js";
+import { controlPlaneEntry } from "../audit/entries.js";
+import { timestamp } from "../clock.js";
+import type { GovernorContext } from "../context.js";
+import { VargateError } from "../errors.js";
+import type { JsonObject } from "../json.js";
+import { parseTenantPolicy, type TenantPolicy } from "./document.js";
+import { type CodeRule, type CompiledPolicy, compilePolicy } from "./evaluate.js";
+
+/** A tenant's policy as `GET /managed/policy` returns it. Version 0 is the empty policy before the first `PUT`. */
+export interface PolicyView {
+  tenant_id: string;
+  version: number;
+  document: JsonObject;
+  created_at: string | null;
+  created_by: string | null;
+}
+
+/** A policy ready to evaluate: the compiled rules and the tenant's anomaly rules. */
+export interface ActivePolicy {
+  /** `null` before the tenant stored any policy. */
+  version: number | null;
+  compiled: CompiledPolicy;
+  anomalies: AnomalyRuleSet;
+  anomalyThreshold: number;
+}
+
+const EMPTY_POLICY: JsonObject = { rules: [] };
+const PUT_ATTEMPTS = 5;
+// Compiled policies kept per governor; versions never change once stored, so entries never go stale.
+const MAX_CACHED = 256;
+
+/** Tenant policy documents, versioned: `governor.policy`. Every change is audited. */
+export class TenantPolicies {
+  readonly #context: GovernorContext;
+  readonly #codeRules: readonly CodeRule[];
+  readonly #cache = new Map<string, ActivePolicy>();
+
+  constructor(context: GovernorContext, options: { codeRules?: readonly CodeRule[] } = {}) {
+    this.#context = context;
+    this.#codeRules = options.codeRules ?? [];
+  }
+
+  /** The tenant's current policy (version 0 and no rules before the first `put`). */
+  async get(tenantId: string): Promise<PolicyView> {
+    const record = await this.#context.storage.policies.current(tenantId);
+    if (!record) return { tenant_id: tenantId, version: 0, document: EMPTY_POLICY, created_at: null, created_by: null };
+    return { ...record };
+  }
+
+  /**
+   * Validates and stores a new version. With `expectedVersion`, refuses (409) if the current version differs, so
+   * two editors cannot silently overwrite each other; without it, the write goes on top of whatever is current.
+   */
+  async put(
+    tenantId: string,
+    document: unknown,
+    options: ActorOptions & { expectedVersion?: number } = {},
+  ): Promise<PolicyView> {
+    const parsed = parseTenantPolicy(document);
+    const { storage, clock } = this.#context;
+    for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt += 1) {
+      const current = (await storage.policies.current(tenantId))?.version ?? 0;
+      if (options.expectedVersion !== undefined && options.expectedVersion !== current) {
+        throw new VargateError(
+          "CONCURRENT_MODIFICATION",
+          `Policy is at version ${current}, not ${options.expectedVersion}`,
+        );
+      }
+      const record = {
+        tenant_id: tenantId,
+        version: current + 1,
+        document: parsed as unknown as JsonObject,
+        created_at: timestamp(clock),
+        created_by: options.actor ?? null,
+      };
+      const audit = controlPlaneEntry(this.#context, {
+        method: "update_policy",
+        actor: options.actor,
+        input: { version: record.version, document: record.document },
+      });
+      audit.policy_version = record.version;
+      if (await storage.policies.put(record, audit)) return { ...record };
+      if (options.expectedVersion !== undefined) {
+        throw new VargateError("CONCURRENT_MODIFICATION", "Policy was changed concurrently");
+      }
+    }
+    throw new VargateError("CONCURRENT_MODIFICATION", "Policy was changed concurrently");
+  }
+
+  /** The tenant's current policy, compiled (cached per version). */
+  async active(tenantId: string): Promise<ActivePolicy> {
+    const record = await this.#context.storage.policies.current(tenantId);
+    const key = `${tenantId}\u0000${record?.version ?? 0}`;
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
+    const active = this.compile(record ? (record.document as unknown as TenantPolicy) : null, record?.version ?? null);
+    if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(key, active);
+    return active;
+  }
+
+  /** Compiles a document (stored, or a candidate for impact analysis) with the governor's code rules. */
+  compile(document: TenantPolicy | null, version: number | null = null): ActivePolicy {
+    return {
+      version,
+      compiled: compilePolicy(document, { codeRules: this.#codeRules }),
+      anomalies: compileAnomalyRules(document?.anomaly ?? null),
+      anomalyThreshold: document?.anomaly?.threshold ?? DEFAULT_ANOMALY_THRESHOLD,
+    };
+  }
+}
