@@ -2,12 +2,16 @@ import { afterEach, beforeEach, describe } from "vitest";
 import type { VargateStorage } from "../storage/port.js";
 import type { TenantRecord } from "../tenants/types.js";
 import { describeAgents } from "./storage-conformance/agents.js";
+import { describeApprovals } from "./storage-conformance/approvals.js";
 import { describeAuditChain } from "./storage-conformance/audit.js";
 import { describeConsumers, describeSettings } from "./storage-conformance/consumers.js";
+import { describeCredentials } from "./storage-conformance/credentials.js";
 import { describeAuditEvents } from "./storage-conformance/events.js";
 import { entry, keyRecord, type SuiteContext, tenantRecord } from "./storage-conformance/fixtures.js";
+import { describePolicies } from "./storage-conformance/policies.js";
 import { describeSessions } from "./storage-conformance/sessions.js";
 import { describeTenants } from "./storage-conformance/tenants.js";
+import { describeToolCounts } from "./storage-conformance/tool-counts.js";
 
 export interface StorageConformanceOptions {
   /** The implementation or database under test; it appears in every describe title. */
@@ -64,8 +68,12 @@ export function registerStorageConformance(options: StorageConformanceOptions): 
     describeAgents(ctx);
     describeAuditChain(ctx);
     describeAuditEvents(ctx);
+    describeToolCounts(ctx);
     describeSessions(ctx);
     describeConsumers(ctx);
     describeSettings(ctx);
+    describePolicies(ctx);
+    describeApprovals(ctx);
+    describeCredentials(ctx);
   });
 }

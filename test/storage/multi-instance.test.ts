@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
+import type { ApprovalRecord } from "../../src/approvals/types.js";
 import { isVargateError } from "../../src/errors.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
@@ -169,6 +170,91 @@ forEachTestDatabase(
         instances.map((governor, i) => governor.storage.settings.putIfAbsent("environment", `env_${i}`)),
       );
       expect(new Set(values).size).toBe(1);
+    });
+
+    it("racing approval decisions, execution claims and policy puts from both instances each have one winner", async () => {
+      const [first, second] = await twoGovernors();
+      await first.tenants.create({ tenant_id: "acme" });
+      const instances = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? first : second));
+      const control = (method: string) => ({
+        action_id: randomUUID(),
+        session_id: null,
+        agent_id: null,
+        event_id: null,
+        actor: null,
+        source: "control_plane" as const,
+        tool: "control_plane",
+        method,
+        decision: "allow" as const,
+        severity: "none" as const,
+        violations: [],
+        input: {},
+        policy_version: null,
+        requested_at: "2025-01-01T00:00:00.000Z",
+      });
+      const approval: ApprovalRecord = {
+        action_id: randomUUID(),
+        tenant_id: "acme",
+        session_id: `vs-${randomBytes(8).toString("hex")}`,
+        agent_id: "agent-000000000000",
+        kind: "governed_call",
+        tool: "send_payment",
+        input: { amount: 5000 },
+        input_digest: "0".repeat(64),
+        upstream_event_id: null,
+        status: "pending",
+        requested_at: "2025-01-01T00:00:00.000Z",
+        expires_at: "2025-01-01T01:00:00.000Z",
+        decided_at: null,
+        decided_by: null,
+        note: null,
+        execution: "none",
+        result: null,
+      };
+      await first.storage.approvals.create(approval, null);
+
+      const decisions = await Promise.all(
+        instances.map((governor, i) =>
+          governor.storage.approvals.decide(
+            "acme",
+            approval.action_id,
+            { status: "approved", decided_at: "2025-01-01T00:10:00.000Z", decided_by: `approver-${i}`, note: null },
+            control("approve"),
+          ),
+        ),
+      );
+      expect(decisions.filter((decided) => decided !== null)).toHaveLength(1);
+
+      const claims = await Promise.all(
+        instances.map((governor) => governor.storage.approvals.claimExecution("acme", approval.action_id)),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await second.storage.approvals.get("acme", approval.action_id)).toMatchObject({
+        status: "approved",
+        execution: "claimed",
+      });
+
+      const puts = await Promise.all(
+        instances.map((governor, i) =>
+          governor.storage.policies.put(
+            {
+              tenant_id: "acme",
+              version: 1,
+              document: { racer: i },
+              created_at: "2025-01-01T00:00:00.000Z",
+              created_by: null,
+            },
+            control("update_policy"),
+          ),
+        ),
+      );
+      expect(puts.filter(Boolean)).toHaveLength(1);
+      expect(await first.storage.policies.current("acme")).toMatchObject({
+        version: 1,
+        document: { racer: puts.indexOf(true) },
+      });
+      // The tenant's creation, one decision and one policy version.
+      expect(await first.audit.verify("acme")).toMatchObject({ valid: true, record_count: 3 });
     });
   },
   { only: ["sqlite-file", "postgres", "mysql"] },

@@ -1,9 +1,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import type { AgentConfigRecord } from "../../agents/types.js";
+import type { ApprovalRecord } from "../../approvals/types.js";
 import { verifyChain } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
+import type { CredentialRecord } from "../../credentials/types.js";
 import { isVargateError } from "../../errors.js";
+import type { PolicyRecord } from "../../policy/record.js";
 import type { SessionLimits, SessionRecord } from "../../sessions/types.js";
 import type { VargateStorage } from "../../storage/port.js";
 import type { ApiKeyRecord, TenantRecord } from "../../tenants/types.js";
@@ -66,6 +69,30 @@ export const sessionRecord = (tenantId: string, fields: Partial<SessionRecord> =
   ...{ upstream_vault_id: null, system_prompt_hash: randomBytes(32).toString("hex") },
   ...{ mcp_token_hash: randomBytes(32).toString("hex"), metadata: {}, max_session_hours: 8 },
   ...{ created_at: at(0), ended_at: null, end_reason: null },
+  ...fields,
+});
+
+/** Version 1 of a tenant's policy document, unless overridden. */
+export const policyRecord = (tenantId: string, fields: Partial<PolicyRecord> = {}): PolicyRecord => ({
+  ...{ tenant_id: tenantId, version: 1, created_at: at(0), created_by: "key-admin" },
+  ...{ document: { rules: [{ id: "deny-large", tool: "payments_*", effect: "deny", severity: "high" }] } },
+  ...fields,
+});
+
+/** A `pending` governed call waiting for approval, as `approvals.create` receives it. */
+export const approvalRecord = (tenantId: string, fields: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  ...{ action_id: randomUUID(), tenant_id: tenantId, session_id: `vs-${randomBytes(8).toString("hex")}` },
+  ...{ agent_id: "agent-000000000000", kind: "governed_call", tool: "send_payment", input: { amount: 5000 } },
+  ...{ input_digest: randomBytes(32).toString("hex"), upstream_event_id: null, status: "pending" },
+  ...{ requested_at: at(0), expires_at: at(3600), decided_at: null, decided_by: null, note: null },
+  ...{ execution: "none", result: null },
+  ...fields,
+});
+
+/** A stored credential: ciphertext only. */
+export const credentialRecord = (tenantId: string, fields: Partial<CredentialRecord> = {}): CredentialRecord => ({
+  ...{ tenant_id: tenantId, name: uid("cred"), ciphertext: randomBytes(48).toString("base64") },
+  ...{ created_at: at(0), updated_at: at(0) },
   ...fields,
 });
 

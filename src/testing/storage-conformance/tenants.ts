@@ -73,6 +73,79 @@ export function describeTenants(ctx: SuiteContext): void {
     });
   });
 
+  describe(`tenant updates (${ctx.name})`, () => {
+    it("round-trips a governance prompt template, a large one included", async () => {
+      const storage = ctx.storage();
+      // Over 64 KB of UTF-8: more than MySQL's TEXT holds.
+      const template = `${UNICODE}\n{{tenant}} "quoted" \\ ${"🚀".repeat(20_000)}`;
+      const { tenant } = await newTenant({ governance_prompt_template: template });
+      expect(await storage.tenants.get(tenant.tenant_id)).toEqual(tenant);
+      const { tenant: plain } = await newTenant();
+      expect((await storage.tenants.get(plain.tenant_id))?.governance_prompt_template).toBeNull();
+    });
+
+    it("applies the changes with one audit record; fields not given (or undefined) are left alone", async () => {
+      const storage = ctx.storage();
+      const { tenant } = await newTenant({ max_session_hours: 8 });
+      const audit = entry({ method: "update_tenant" });
+      const changes = {
+        name: UNICODE,
+        max_concurrent_sessions: 3,
+        max_session_hours: 0.5,
+        governance_prompt_template: "Govern {{agent}} carefully.",
+        max_daily_sessions: undefined,
+      };
+      const updated = await storage.tenants.update(tenant.tenant_id, changes, audit);
+      const expected = { ...tenant, ...changes, max_daily_sessions: tenant.max_daily_sessions };
+      expect(updated).toEqual(expected);
+      expect(await storage.tenants.get(tenant.tenant_id)).toEqual(expected);
+      expect(await storage.audit.get(tenant.tenant_id, audit.action_id)).toMatchObject({ ...audit, seq: 2 });
+
+      // Back to the default template; an update that changes nothing is still audited.
+      const reset = await storage.tenants.update(tenant.tenant_id, { governance_prompt_template: null }, entry());
+      expect(reset).toEqual({ ...expected, governance_prompt_template: null });
+      expect(await storage.tenants.update(tenant.tenant_id, { name: UNICODE }, entry())).toEqual(reset);
+      expect(await storage.tenants.update(tenant.tenant_id, {}, entry())).toEqual(reset);
+      expect(await verify(storage, tenant.tenant_id)).toMatchObject({ valid: true, record_count: 5 });
+    });
+
+    it("returns null for a missing tenant and writes nothing, not even a chain head", async () => {
+      const storage = ctx.storage();
+      const missing = uid("t");
+      const audit = entry();
+      expect(await storage.tenants.update(missing, { name: "ghost" }, audit)).toBeNull();
+      expect(await storage.tenants.get(missing)).toBeNull();
+      expect(await storage.audit.get(missing, audit.action_id)).toBeNull();
+      expect((await storage.audit.head(missing)).seq).toBe(0);
+    });
+
+    it("changes nothing when the audit record cannot be written (duplicate action_id)", async () => {
+      const storage = ctx.storage();
+      const { tenant, audit } = await newTenant();
+      await failure(storage.tenants.update(tenant.tenant_id, { name: "never", max_session_hours: 1 }, { ...audit }));
+      expect(await storage.tenants.get(tenant.tenant_id)).toEqual(tenant);
+      expect((await storage.audit.head(tenant.tenant_id)).seq).toBe(1);
+    });
+
+    it("applies racing updates one after another: each is audited, the chain stays linear", async () => {
+      const storage = ctx.storage();
+      const { tenant } = await newTenant();
+      const names = Array.from({ length: 10 }, (_, i) => `name ${i}`);
+      const results = await Promise.all(
+        names.map((name, i) =>
+          storage.tenants.update(tenant.tenant_id, { name, max_concurrent_sessions: i + 1 }, entry()),
+        ),
+      );
+      for (const [i, result] of results.entries()) {
+        expect(result).toMatchObject({ name: names[i], max_concurrent_sessions: i + 1 });
+      }
+      const stored = await storage.tenants.get(tenant.tenant_id);
+      // Whole updates, never a mix of two.
+      expect(names.indexOf(stored?.name ?? "")).toBe((stored?.max_concurrent_sessions ?? 0) - 1);
+      expect(await verify(storage, tenant.tenant_id)).toMatchObject({ valid: true, record_count: 11 });
+    });
+  });
+
   describe(`api keys (${ctx.name})`, () => {
     it("finds keys by hash and lists them newest first, ties by key_id descending", async () => {
       const storage = ctx.storage();
