@@ -14,7 +14,16 @@ export const SHELL_TOOLS = ["bash", "shell", "terminal", "computer"] as const;
 const SHELL_FIELDS = ["command", "input"] as const;
 
 /** Built-in file tools; their input carries the path in `file_path` or `path`, and glob/grep a `pattern`. */
-export const FILE_TOOLS = ["read", "write", "edit", "glob", "grep", "str_replace_editor", "file", "notebook_edit"] as const;
+export const FILE_TOOLS = [
+  "read",
+  "write",
+  "edit",
+  "glob",
+  "grep",
+  "str_replace_editor",
+  "file",
+  "notebook_edit",
+] as const;
 const FILE_PATH_FIELDS = ["file_path", "path", "pattern", "notebook_path"] as const;
 
 /** Web tools; `web_fetch` takes a `url`, `web_search` a `query`. */
@@ -22,8 +31,11 @@ export const WEB_TOOLS = ["web_fetch", "web_search", "fetch", "http", "curl"] as
 
 /** Characters that end a shell word. */
 const END = String.raw`(?=$|[\s;&|)'"\x60<>])`;
-/** Not preceded by a character that would make this the tail of a longer word or path (`git-rm`, `/usr/bin/x`). */
-const START = String.raw`(?<![\w./-])`;
+/**
+ * The start of a command name: not the tail of a longer word (`git-rm`, `visudo`), optionally after a directory
+ * (`/bin/rm`, `./nc`), which does not hide the command.
+ */
+const START = String.raw`(?<![\w./~-])(?:[\w.~-]*\/)*`;
 /** The rest of one simple command: stops at `;`, `&`, `|` and newlines. */
 const REST = String.raw`[^;&|\n]*?`;
 
@@ -35,7 +47,7 @@ const REST = String.raw`[^;&|\n]*?`;
 const SECRET_NAME = String.raw`(?:\.env(?!\.(?:example|sample|template|dist)\b)(?:\.[\w-]+)*|[\w-]*(?:credentials?|secrets?|passw(?:or)?ds?)(?:\.[\w-]+)*|[\w.-]*\.(?:pem|key|p12|pfx|jks|keystore)|id_(?:rsa|dsa|ecdsa|ed25519)|\.netrc|\.pgpass|\.git-credentials|\.ssh|\.kube\/config|\.docker\/config\.json)`;
 
 /** Commands that read, copy or send a file. */
-const READERS = String.raw`(?:cat|less|more|head|tail|tac|nl|strings|xxd|od|hexdump|base64|source|cp|mv|scp|rsync|tar|zip|gzip|openssl|vi|vim|nano|emacs|sed|awk|grep|egrep|fgrep|rg|curl|wget)`;
+const READERS = `(?:cat|less|more|head|tail|tac|nl|strings|xxd|od|hexdump|base64|source|cp|mv|scp|rsync|tar|zip|gzip|openssl|vi|vim|nano|emacs|sed|awk|grep|egrep|fgrep|rg|curl|wget)`;
 
 function re(source: string, flags = ""): RegExp {
   return new RegExp(source, flags);
@@ -92,7 +104,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "high",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}shred${END}`),
+    pattern: re(`${START}shred${END}`),
   },
   {
     kind: "pattern",
@@ -111,7 +123,10 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "high",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}${READERS}\s${REST}(?<=[\s\/\\'"=@:])${SECRET_NAME}(?=$|[\s\/\\'";|&)*<>\x60])`, "i"),
+    pattern: re(
+      String.raw`${START}${READERS}\s${REST}(?<=[\s\/\\'"=@:])${SECRET_NAME}(?=$|[\s\/\\'";|&)*<>\x60])`,
+      "i",
+    ),
   },
   {
     kind: "pattern",
@@ -131,7 +146,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
     pattern: re(
-      String.raw`${START}curl\s${REST}(?:\s(?:-d|--data(?:-binary|-raw|-urlencode|-ascii)?|-F|--form(?:-string)?|-T|--upload-file|--json)(?=[\s=@'"]|$)|\s-d\S|\s-X\s*['"]?(?:POST|PUT|PATCH)\b|\s--request[\s=]+['"]?(?:POST|PUT|PATCH)\b)|${START}wget\s${REST}--(?:post-data|post-file|body-data|body-file|method[\s=]+['"]?(?:POST|PUT|PATCH)\b)`,
+      String.raw`${START}curl(?=\s)${REST}(?:\s(?:-d|--data(?:-binary|-raw|-urlencode|-ascii)?|-F|--form(?:-string)?|-T|--upload-file|--json)(?=[\s=@'"]|$)|\s-d\S|\s-X\s*['"]?(?:POST|PUT|PATCH)\b|\s--request[\s=]+['"]?(?:POST|PUT|PATCH)\b)|${START}wget(?=\s)${REST}\s--(?:post-data|post-file|body-data|body-file|method[\s=]+['"]?(?:POST|PUT|PATCH)\b)`,
     ),
   },
   {
@@ -142,7 +157,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
     pattern: re(
-      String.raw`${START}curl\s${REST}(?:\s(?:-d|--data(?:-binary|-urlencode|-ascii)?|--json)(?:\s+|=)?['"]?@[^\s'"]|\s(?:-F|--form)(?:\s+|=)?['"]?[^\s='"]+=['"]?[@<][^\s'"]|\s(?:-T|--upload-file)(?:\s|=))|${START}wget\s${REST}--(?:post-file|body-file)`,
+      String.raw`${START}curl(?=\s)${REST}(?:\s(?:-d|--data(?:-binary|-urlencode|-ascii)?|--json)(?:\s+|=)?['"]?@[^\s'"]|\s(?:-F|--form)(?:\s+|=)?['"]?[^\s='"]+=['"]?[@<][^\s'"]|\s(?:-T|--upload-file)(?:\s|=))|${START}wget(?=\s)${REST}\s--(?:post-file|body-file)`,
     ),
   },
   {
@@ -152,7 +167,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "medium",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}(?:scp|rsync)\s${REST}\s['"]?(?:[\w.-]+@)?[\w.-]+:|${START}sftp${END}`),
+    pattern: re(String.raw`${START}(?:scp|rsync)(?=\s)${REST}\s['"]?(?:[\w.-]+@)?[\w.-]+:|${START}sftp${END}`),
   },
   {
     kind: "pattern",
@@ -185,7 +200,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "medium",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}(?:sudo|doas|pkexec|su)${END}`),
+    pattern: re(`${START}(?:sudo|doas|pkexec|su)${END}`),
   },
   {
     kind: "pattern",
@@ -194,7 +209,9 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "medium",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}chmod\s+(?:-\S+\s+)*(?:0?[0-7]?[0-7][0-7][2367](?!\w)|[ugo]*[oa][ugo]*[+=][rwxXt]*w)`),
+    pattern: re(
+      String.raw`${START}chmod\s+(?:-\S+\s+)*(?:0?[0-7]?[0-7][0-7][2367](?!\w)|[ugo]*[oa][ugo]*[+=][rwxXt]*w)`,
+    ),
   },
   {
     kind: "pattern",
@@ -222,7 +239,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "high",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}(?:nmap|masscan|zmap|rustscan|nikto)${END}`),
+    pattern: re(`${START}(?:nmap|masscan|zmap|rustscan|nikto)${END}`),
   },
   {
     kind: "pattern",
@@ -231,7 +248,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     severity: "high",
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
-    pattern: re(String.raw`${START}(?:nc|ncat|netcat|socat|telnet)${END}`),
+    pattern: re(`${START}(?:nc|ncat|netcat|socat|telnet)${END}`),
   },
   {
     kind: "pattern",
@@ -241,7 +258,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     tools: SHELL_TOOLS,
     fields: SHELL_FIELDS,
     pattern: re(
-      String.raw`${START}(?:nc|ncat|netcat)\s${REST}\s(?:-[A-Za-z]*[ec]|--(?:exec|sh-exec|lua-exec))${END}|\/dev\/(?:tcp|udp)\/|${START}socat\s[^\n]*\b(?:exec|system):`,
+      String.raw`${START}(?:nc|ncat|netcat)(?=\s)${REST}\s(?:-[A-Za-z]*[ec]|--(?:exec|sh-exec|lua-exec))${END}|\/dev\/(?:tcp|udp)\/|${START}socat\s[^\n]*\b(?:exec|system):`,
     ),
   },
   // File tools
@@ -277,7 +294,7 @@ export const DEFAULT_ANOMALY_RULES: readonly AnomalyRule[] = Object.freeze([
     id: "large_file_write",
     description: "A very large write (content over 50,000 characters)",
     severity: "medium",
-    tools: FILE_TOOLS,
+    tools: ["write", "edit", "str_replace_editor", "file", "notebook_edit"],
     fields: ["content", "new_string", "file_text", "new_source"],
     max_length: 50_000,
   },

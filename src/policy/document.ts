@@ -82,7 +82,9 @@ const inputConditionSchema = z.discriminatedUnion("op", [
   z.strictObject({ field: fieldPathSchema, op: z.literal(["exists", "not_exists"]) }),
 ]);
 
-const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, { error: "Must be a time 'HH:MM' (00:00-23:59)" });
+const clockTimeSchema = z
+  .string()
+  .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, { error: "Must be a time 'HH:MM' (00:00-23:59)" });
 
 /** Whether Intl knows `timeZone` (an IANA name such as `Europe/Berlin`, or `UTC`). */
 export function isValidTimeZone(timeZone: string): boolean {

@@ -5,7 +5,9 @@ import { isValidToolPattern } from "./tool-patterns.js";
 /** Rule ids: 1-64 characters of `a-z`, `0-9`, `_` and `-`. */
 export const RULE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
-export const ruleIdSchema = z.string().regex(RULE_ID_PATTERN, { error: "Must be 1-64 characters of a-z, 0-9, _ and -" });
+export const ruleIdSchema = z
+  .string()
+  .regex(RULE_ID_PATTERN, { error: "Must be 1-64 characters of a-z, 0-9, _ and -" });
 
 /** A tool-name glob, checked to compile. */
 export const toolPatternSchema = z

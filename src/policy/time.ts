@@ -44,17 +44,31 @@ export function localTimeReader(timeZone: string): (epochMs: number) => LocalTim
     hour: "2-digit",
     minute: "2-digit",
   });
+  // Every offset in use today is a whole number of minutes, so the local time only changes per UTC minute:
+  // remember the last minute read (formatToParts is the slow part). This cannot change a result.
+  let lastMinute = Number.NaN;
+  let last: LocalTime = { minutes: 0, weekday: 0 };
   return (epochMs) => {
+    const minute = Math.floor(epochMs / 60_000);
+    if (minute === lastMinute) return last;
+    last = read(epochMs);
+    lastMinute = minute;
+    return last;
+  };
+  function read(epochMs: number): LocalTime {
     let hour = 0;
     let minute = 0;
     let weekday = 0;
     for (const part of format.formatToParts(epochMs)) {
       if (part.type === "hour") hour = Number(part.value) % 24;
       else if (part.type === "minute") minute = Number(part.value);
-      else if (part.type === "weekday") weekday = WEEKDAY_INDEX[part.value] ?? 0;
+      else if (part.type === "weekday") weekday = WEEKDAY_INDEX[part.value] ?? -1;
+    }
+    if (weekday < 0 || Number.isNaN(hour) || Number.isNaN(minute)) {
+      throw new Error(`Could not read the local time in time zone '${timeZone}'`);
     }
     return { minutes: hour * 60 + minute, weekday };
-  };
+  }
 }
 
 /** `"HH:MM"` to minutes since midnight. */

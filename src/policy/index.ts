@@ -1,0 +1,37 @@
+export {
+  type CounterCondition,
+  INPUT_OPERATORS,
+  type InputCondition,
+  type InputOperator,
+  isValidTimeZone,
+  POLICY_LIMITS,
+  type PolicyRule,
+  parseTenantPolicy,
+  RULE_EFFECTS,
+  type RuleConditions,
+  type RuleEffect,
+  type TenantPolicy,
+  type TenantPolicyInput,
+  type TimeCondition,
+  tenantPolicySchema,
+  WEEKDAYS,
+  type Weekday,
+} from "./document.js";
+export {
+  BUILTIN_RULES,
+  type CodeRule,
+  type CompiledPolicy,
+  type CompilePolicyOptions,
+  compilePolicy,
+  type EvaluationInput,
+  evaluatePolicy,
+  evaluationInputSchema,
+  failClosedDecision,
+  POLICY_EVALUATOR_VERSION,
+  type PolicyDecision,
+  type PolicyDecisionValue,
+  PolicyInputError,
+  type RuleOutcome,
+} from "./evaluate.js";
+export { isSeverity, maxSeverity, SEVERITIES, SEVERITY_RANK } from "./severity.js";
+export { compileToolPatterns, isValidToolPattern } from "./tool-patterns.js";
