@@ -7,6 +7,9 @@ export {
 } from "./agents/schema.js";
 export type { ActorOptions, AgentConfigs } from "./agents/service.js";
 export type { AgentConfigChanges, AgentConfigRecord } from "./agents/types.js";
+export * from "./anomaly/index.js";
+export type { Approvals, ApprovalView } from "./approvals/service.js";
+export type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "./approvals/types.js";
 export {
   canonicalJson,
   computeRecordHash,
@@ -28,17 +31,28 @@ export type {
 } from "./audit/types.js";
 export type { AuthOptions, Identity, JwtOptions } from "./auth/authenticate.js";
 export { type Clock, systemClock } from "./clock.js";
+export type { ConsumerOptions } from "./consumers/consumer.js";
+export type { ConsumerView } from "./consumers/supervisor.js";
+export { type EncryptedCredentialStoreOptions, encryptedCredentialStore } from "./credentials/encrypted-store.js";
+export type { Credentials } from "./credentials/service.js";
+export type { CredentialStore } from "./credentials/store.js";
+export type { CredentialRecord } from "./credentials/types.js";
 export {
   ConfigError,
   isVargateError,
   StorageError,
   toVargateError,
+  UpstreamError,
   VARGATE_ERROR_CODES,
   ValidationError,
   type ValidationIssue,
   VargateError,
   type VargateErrorCode,
 } from "./errors.js";
+export { callDigest } from "./governed/digest.js";
+export type { GovernedCallOptions, GovernedCalls } from "./governed/pipeline.js";
+export { DEFAULT_GOVERNED_CALL_OPTIONS } from "./governed/pipeline.js";
+export type { GovernedCallOutcome, GovernedCallRequest } from "./governed/types.js";
 export { VargateGovernor, type VargateGovernorOptions } from "./governor.js";
 export { DEFAULT_MAX_BODY_BYTES } from "./http/body.js";
 export { createRequestHandler, type RequestHandler, type RequestHandlerOptions } from "./http/handler.js";
@@ -46,13 +60,46 @@ export { type Route, type RouteContext, routes } from "./http/routes.js";
 export { type IdGenerator, randomIds } from "./ids.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export * from "./policy/index.js";
+export type { PolicyRecord } from "./policy/record.js";
+export type { ActivePolicy, PolicyView, TenantPolicies } from "./policy/service.js";
+export { BUILTIN_TOOLS, GOVERNOR_MCP_SERVER_NAME } from "./sessions/attachment.js";
+export { DEFAULT_GOVERNANCE_TEMPLATE } from "./sessions/governance-prompt.js";
+export {
+  type CreateSessionInput,
+  createSessionSchema,
+  type InterruptSessionInput,
+  interruptSessionSchema,
+  type ListSessionsQuery,
+} from "./sessions/schema.js";
+export type {
+  CreatedSession,
+  InterruptResult,
+  SessionOptions,
+  SessionStatusView,
+  Sessions,
+} from "./sessions/service.js";
+export type {
+  ConsumerState,
+  EndedSessionStatus,
+  SessionLimits,
+  SessionRecord,
+  SessionStatus,
+} from "./sessions/types.js";
 export type {
   AgentStore,
   ApiKeyStore,
+  ApprovalStore,
   AuditStore,
+  ConsumerStore,
+  CredentialRecordStore,
+  PolicyStore,
+  SessionStore,
+  SettingStore,
   StorageCapabilities,
   TenantStore,
   VargateStorage,
 } from "./storage/port.js";
 export type { CreateTenantInput, IssuedApiKey, Tenants } from "./tenants/service.js";
 export { type ApiKeyRecord, TENANT_DEFAULTS, type TenantRecord } from "./tenants/types.js";
+export * from "./tools/index.js";

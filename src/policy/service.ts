@@ -6,7 +6,7 @@ import type { GovernorContext } from "../context.js";
 import { VargateError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import { parseTenantPolicy, type TenantPolicy } from "./document.js";
-import { type CodeRule, type CompiledPolicy, compilePolicy } from "./evaluate.js";
+import { type CodeRule, type CompiledPolicy, compilePolicy, failClosedDecision } from "./evaluate.js";
 
 /** A tenant's policy as `GET /managed/policy` returns it. Version 0 is the empty policy before the first `PUT`. */
 export interface PolicyView {
@@ -101,13 +101,28 @@ export class TenantPolicies {
     return active;
   }
 
-  /** Compiles a document (stored, or a candidate for impact analysis) with the governor's code rules. */
+  /**
+   * Compiles a document (stored, or a candidate for impact analysis) with the governor's code rules. A document
+   * that no longer compiles (edited in the database, or code rules that changed) fails closed: every call is
+   * denied with the reason, and the default anomaly rules apply.
+   */
   compile(document: TenantPolicy | null, version: number | null = null): ActivePolicy {
-    return {
-      version,
-      compiled: compilePolicy(document, { codeRules: this.#codeRules }),
-      anomalies: compileAnomalyRules(document?.anomaly ?? null),
-      anomalyThreshold: document?.anomaly?.threshold ?? DEFAULT_ANOMALY_THRESHOLD,
-    };
+    try {
+      return {
+        version,
+        compiled: compilePolicy(document, { codeRules: this.#codeRules }),
+        anomalies: compileAnomalyRules(document?.anomaly ?? null),
+        anomalyThreshold: document?.anomaly?.threshold ?? DEFAULT_ANOMALY_THRESHOLD,
+      };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#context.logger.error("Tenant policy does not compile; denying every call", { version, reason });
+      return {
+        version,
+        compiled: { policy: document, evaluate: () => failClosedDecision(reason), forbidsTool: () => false },
+        anomalies: compileAnomalyRules(null),
+        anomalyThreshold: DEFAULT_ANOMALY_THRESHOLD,
+      };
+    }
   }
 }
