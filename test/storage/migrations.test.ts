@@ -130,8 +130,20 @@ forEachTestDatabase("migrations", (database) => {
 
   it("migrates down, one version at a time, and up again", async () => {
     const { storage, db } = await open();
+    const tenant = {
+      ...{ tenant_id: "acme", name: "Acme", max_concurrent_sessions: 10, max_daily_sessions: 50 },
+      ...{ max_session_hours: 8, governance_prompt_template: "Be careful.", created_at: "2025-01-01T00:00:00.000Z" },
+    };
+    const key = {
+      ...{ key_id: "key-1", tenant_id: "acme", key_hash: "0".repeat(64), prefix: "vg-00000000" },
+      ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
+    };
+    await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions"]);
+    // 0002's data stays; only what 0003 added is gone.
+    const { rows } = await sql<{ name: string }>`select name from vargate_tenants`.execute(db);
+    expect(rows).toEqual([{ name: "Acme" }]);
     for (const table of ["vargate_policies", "vargate_approvals", "vargate_credentials"]) {
       expect(await tableExists(db, table)).toBe(false);
     }
@@ -186,6 +198,48 @@ forEachTestDatabase("migrations", (database) => {
     ]);
     expect(next).toMatchObject({ seq: 2, event_id: "sevt_2" });
     expect(await storage.sessions.list("acme", { limit: 10 })).toEqual([]);
+  });
+
+  it("upgrades a 0002 database with data to 0003: tenants read back with no governance template", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0002_sessions")).error).toBeUndefined();
+    // A tenant as the 0002 storage wrote it, without the column 0003 adds.
+    const oldTenant = {
+      ...{ tenant_id: "acme", name: "Acme", max_concurrent_sessions: 10, max_daily_sessions: 50 },
+      ...{ max_session_hours: 8, created_at: "2025-01-01T00:00:00.000Z" },
+    };
+    await db
+      .insertInto("vargate_tenants")
+      .values(oldTenant as never)
+      .execute();
+    const sealed = sealAuditRecord("acme", { seq: 0, hash: GENESIS_HASH }, { ...oldEntry, agent_id: "agent-1" });
+    await db.insertInto("vargate_audit_log").values(auditToRow(sealed)).execute();
+    await db
+      .insertInto("vargate_audit_heads")
+      .values({ tenant_id: "acme", seq: 1, hash: sealed.record_hash })
+      .execute();
+
+    await storage.migrate();
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await storage.tenants.get("acme")).toEqual({ ...oldTenant, governance_prompt_template: null });
+    const audit = { ...oldEntry, action_id: "a-2", event_id: null, source: "control_plane" as const };
+    expect(await storage.tenants.update("acme", { governance_prompt_template: "Be careful." }, audit)).toEqual({
+      ...oldTenant,
+      governance_prompt_template: "Be careful.",
+    });
+    expect(await storage.audit.countByTool("acme", { source: "mcp_observed", agent_id: "agent-1" })).toEqual({
+      bash: 1,
+    });
+    expect(await storage.policies.current("acme")).toBeNull();
+    expect(await storage.approvals.list("acme", { limit: 10 })).toEqual([]);
+    expect(await storage.credentials.list("acme")).toEqual([]);
+    const policy = {
+      ...{ tenant_id: "acme", version: 1, document: { rules: [] } },
+      ...{ created_at: "2025-01-02T00:00:00.000Z", created_by: null },
+    };
+    expect(await storage.policies.put(policy, { ...audit, action_id: "a-3" })).toBe(true);
+    expect(await storage.policies.current("acme")).toEqual(policy);
+    expect(await storage.audit.head("acme")).toMatchObject({ seq: 3 });
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {
