@@ -65,11 +65,16 @@ Documentation: docs/cli.md`,
       "--public-url <url>",
       "base URL the Managed Agents platform uses to reach this server's MCP endpoint (env: VARGATE_PUBLIC_URL)",
     )
+    .option(
+      "--config <file>",
+      "tools config file: declarative HTTP tools to serve as governed tools (env: VARGATE_TOOLS_CONFIG)",
+    )
     .addHelpText(
       "after",
       `
 Governed sessions need ANTHROPIC_API_KEY (and optionally ANTHROPIC_BASE_URL), a public URL, and optionally
-VARGATE_ENVIRONMENT_ID for the default environment.
+VARGATE_ENVIRONMENT_ID for the default environment. Tools that need credentials read them from the credential
+store, encrypted under VARGATE_CREDENTIAL_KEY (docs/tools-and-credentials.md).
 Prints one line "vargate listening on http://HOST:PORT" on stdout once ready; logs are JSON lines on stderr.
 SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret: arguments are visible to other users.`,
     )
@@ -78,6 +83,7 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
         ...databaseSecrets(resolveDatabaseUrl(options, io)),
         options.jwtSecret ?? io.env.VARGATE_JWT_SECRET,
         io.env.ANTHROPIC_API_KEY,
+        io.env.VARGATE_CREDENTIAL_KEY,
       );
       state.exitCode = await serve(options, io, redactor(state.secrets));
     });

@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { toNodeHandler } from "../adapters/node.js";
+import { encryptedCredentialStore } from "../credentials/encrypted-store.js";
+import type { CredentialStore } from "../credentials/store.js";
 import { VargateGovernor } from "../governor.js";
 import { consoleLogger } from "../logger.js";
+import { readToolsConfigFile } from "../tools/config-file.js";
 import { type DatabaseOption, displayDatabase, openStorage, resolveDatabaseUrl } from "./database.js";
 import { CliError, type CliIo, EXIT_OK, type Redact, redactingLogger, UsageError } from "./io.js";
 
@@ -17,6 +20,8 @@ export interface ServeOptions extends DatabaseOption {
   host?: string;
   jwtSecret?: string;
   publicUrl?: string;
+  /** A tools config file (declarative HTTP tools) to serve as governed tools. */
+  config?: string;
 }
 
 /**
@@ -34,14 +39,29 @@ export async function serve(options: ServeOptions, io: CliIo, redact: Redact): P
     throw new UsageError("--jwt-secret / VARGATE_JWT_SECRET must be at least 32 bytes (HS256)");
   }
   if (io.signal?.aborted) return EXIT_OK;
+  // Before anything is opened, so a bad config fails fast and names the offending paths.
+  const toolsConfig = options.config ?? emptyToUndefined(io.env.VARGATE_TOOLS_CONFIG);
+  const tools = toolsConfig === undefined ? [] : await readToolsConfigFile(toolsConfig);
 
   const upstream = await upstreamFromEnv(io.env);
   const publicUrl = options.publicUrl ?? emptyToUndefined(io.env.VARGATE_PUBLIC_URL);
   const environmentId = emptyToUndefined(io.env.VARGATE_ENVIRONMENT_ID);
+  const credentialKey = emptyToUndefined(io.env.VARGATE_CREDENTIAL_KEY);
   const storage = await openStorage(databaseUrl);
+  let credentialStore: CredentialStore | undefined;
+  try {
+    // Checked at start-up rather than at the first governed call.
+    if (credentialKey !== undefined)
+      credentialStore = encryptedCredentialStore({ records: storage.credentials, key: credentialKey });
+  } catch (error) {
+    await storage.close().catch(() => {});
+    throw error;
+  }
   const governor = new VargateGovernor({
     storage,
     logger,
+    tools,
+    ...(credentialStore && { credentialStore }),
     ...(jwtSecret !== undefined && { auth: { jwt: { secret: jwtSecret } } }),
     ...(upstream && { upstream }),
     sessions: {
@@ -49,6 +69,12 @@ export async function serve(options: ServeOptions, io: CliIo, redact: Redact): P
       ...(environmentId !== undefined && { environmentId }),
     },
   });
+  if (toolsConfig !== undefined) {
+    logger.info("Tools loaded", { config: toolsConfig, tools: tools.map((tool) => tool.name).join(", ") });
+  }
+  if (credentialKey === undefined && tools.some((tool) => tool.credentials.length > 0)) {
+    logger.warn("Tools need credentials but VARGATE_CREDENTIAL_KEY is not set; their calls will fail");
+  }
   const handler = toNodeHandler(governor);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     handler(req, res).catch((error: unknown) => {

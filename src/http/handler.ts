@@ -13,6 +13,22 @@ export interface RequestHandlerOptions {
 
 export type RequestHandler = (request: Request) => Promise<Response>;
 
+/**
+ * A route that answers the raw request itself, authentication included: the MCP endpoint, whose bearer token
+ * belongs to a session rather than a tenant. The core matches its path and method, then hands the request over
+ * unread (no tenant authentication, no body parsing) and maps anything it throws like any other route's error.
+ */
+export interface RawRoute extends Route {
+  serve(request: Request, context: RawRouteContext): Promise<Response>;
+}
+
+export interface RawRouteContext {
+  governor: VargateGovernor;
+  params: Record<string, string>;
+  /** The handler's body limit; the route enforces it while reading. */
+  maxBodyBytes: number;
+}
+
 interface CompiledRoute {
   route: Route;
   pattern: RegExp;
@@ -44,6 +60,9 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
         return errorResponse(new VargateError("METHOD_NOT_ALLOWED"), { allow });
       }
 
+      if (isRawRoute(match.route)) {
+        return await match.route.serve(request, { governor, params: match.params, maxBodyBytes });
+      }
       const identity = await governor.authenticate(request);
       const body = METHODS_WITH_BODY.has(request.method) ? await readJsonBody(request, maxBodyBytes) : undefined;
       const result = await match.route.handle({
@@ -66,6 +85,10 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
       return errorResponse(error);
     }
   };
+}
+
+function isRawRoute(route: Route): route is RawRoute {
+  return typeof (route as Partial<RawRoute>).serve === "function";
 }
 
 function compileRoute(route: Route): CompiledRoute {

@@ -1,0 +1,260 @@
+// `Server` is the SDK's low-level server. `McpServer` turns every failure, unknown tools and invalid arguments
+// included, into an `isError` result and lists a fixed set of tools; this endpoint lists per session and answers
+// bad calls with JSON-RPC errors, so it needs the low-level one.
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import * as z from "zod";
+import { hashApiKey, hashesEqual } from "../auth/api-keys.js";
+import { VERSION } from "../cli/version.js";
+import { isVargateError, toVargateError, ValidationError, type ValidationIssue, VargateError } from "../errors.js";
+import type { GovernedCallOutcome, GovernedCallRequest } from "../governed/types.js";
+import { DEFAULT_MAX_BODY_BYTES } from "../http/body.js";
+import { errorResponse } from "../http/respond.js";
+import type { JsonValue } from "../json.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { SessionRecord } from "../sessions/types.js";
+import type { VargateStorage } from "../storage/port.js";
+import { APPROVAL_STATUS_TOOL, describeToolInputIssues, validateToolInput } from "../tools/define.js";
+import type { ToolRegistry } from "../tools/registry.js";
+import { outcomeToResult, textOf } from "./results.js";
+
+/** What the MCP endpoint needs. The governor provides all of it; tests may pass fakes. */
+export interface McpEndpointOptions {
+  /** Sessions are found by token hash; agent configs give `allowed_tools`. */
+  storage: {
+    sessions: Pick<VargateStorage["sessions"], "findByMcpTokenHash">;
+    agents: Pick<VargateStorage["agents"], "get">;
+  };
+  /** The governed tools this governor serves. */
+  tools: ToolRegistry;
+  /**
+   * Runs one governed call: policy, audit, approval or execution. Called only with arguments that passed the
+   * tool's schema, and with the parsed value as `input`.
+   */
+  handleCall(request: GovernedCallRequest): Promise<GovernedCallOutcome>;
+  /** What `vargate_approval_status` returns for one of the session's action ids. */
+  approvalStatus(session: SessionRecord, actionId: string): Promise<JsonValue>;
+  /** Receives unexpected failures. Never given tokens or credentials. @default silent */
+  logger?: Logger;
+  /** Largest JSON-RPC request body in bytes; larger ones get 413. @default 1048576 (1 MB) */
+  maxBodyBytes?: number;
+}
+
+/** Serves one HTTP request to the MCP URL of session `sessionId`. Never rejects. */
+export type McpEndpoint = (request: Request, sessionId: string) => Promise<Response>;
+
+const approvalStatusInput = z.strictObject({ action_id: z.string().min(1).max(200) });
+
+const APPROVAL_STATUS_DESCRIPTOR: Tool = {
+  name: APPROVAL_STATUS_TOOL,
+  description:
+    "Check a governed call that is waiting for human approval. Pass the action_id from a pending_approval " +
+    "result; the answer says whether it is still pending, was rejected or expired, or was approved, and then " +
+    "carries the tool's result.",
+  inputSchema: {
+    type: "object",
+    properties: {
+      action_id: { type: "string", description: "The action_id of a pending_approval result" },
+    },
+    required: ["action_id"],
+    additionalProperties: false,
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true },
+};
+
+const UNAUTHORIZED_HEADERS = { "www-authenticate": 'Bearer realm="vargate-mcp"' };
+
+/**
+ * The MCP endpoint of governed sessions: Streamable HTTP, stateless. Every request gets a fresh SDK server and
+ * transport (`sessionIdGenerator: undefined`, JSON responses), so any governor instance can serve any call.
+ *
+ * - Authentication: `Authorization: Bearer <session token>`. The token's SHA-256 must match a session's
+ *   `mcp_token_hash` (compared in constant time) and that session must be the one in the URL; otherwise 401
+ *   `{detail, code: "UNAUTHORIZED"}`. A session that is no longer active still authenticates; its calls are
+ *   denied by the governed-call pipeline.
+ * - `tools/list`: the registered tools named in the agent config's `allowed_tools`, and `vargate_approval_status`.
+ * - `tools/call`: arguments are checked against the tool's schema first (invalid params otherwise, and nothing
+ *   reaches `handleCall`); the outcome becomes the tool result (see `outcomeToResult`).
+ * - Only POST is served; GET (a standalone SSE stream) and DELETE (session teardown) get 405, as stateless
+ *   servers answer.
+ */
+export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
+  const logger = options.logger ?? silentLogger;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  async function authenticate(request: Request, sessionId: string): Promise<SessionRecord | null> {
+    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "");
+    if (!match) return null;
+    const hash = hashApiKey(match[1] as string);
+    const session = await options.storage.sessions.findByMcpTokenHash(hash);
+    if (!session || !hashesEqual(session.mcp_token_hash, hash)) return null;
+    return session.id === sessionId ? session : null;
+  }
+
+  async function listTools(session: SessionRecord): Promise<Tool[]> {
+    const config = await options.storage.agents.get(session.tenant_id, session.agent_id);
+    const allowed = new Set(config?.allowed_tools ?? []);
+    const governed = options.tools
+      .list()
+      .filter((tool) => allowed.has(tool.name))
+      .map(
+        (tool): Tool => ({
+          name: tool.name,
+          description: tool.description,
+          inputSchema: { ...tool.inputJsonSchema, type: "object" },
+        }),
+      );
+    return [...governed, APPROVAL_STATUS_DESCRIPTOR];
+  }
+
+  async function callTool(
+    session: SessionRecord,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<CallToolResult> {
+    if (name === APPROVAL_STATUS_TOOL) return approvalStatus(session, args);
+    const tool = options.tools.get(name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const validation = await validateToolInput(tool, args);
+    if (!validation.ok) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Invalid arguments for tool ${name}: ${describeToolInputIssues(validation.issues)}`,
+        { issues: validation.issues },
+      );
+    }
+    let outcome: GovernedCallOutcome;
+    try {
+      // The parsed arguments (defaults applied, unknown keys of a plain object dropped): what policy evaluates,
+      // what an approval is bound to, and what the tool runs with.
+      outcome = await options.handleCall({ session, tool: name, input: validation.input, signal });
+    } catch (error) {
+      throw toMcpError(error, { tool: name, session_id: session.id });
+    }
+    return outcomeToResult(outcome);
+  }
+
+  async function approvalStatus(
+    session: SessionRecord,
+    args: Record<string, unknown> | undefined,
+  ): Promise<CallToolResult> {
+    const parsed = approvalStatusInput.safeParse(args ?? {});
+    if (!parsed.success) {
+      const issues: ValidationIssue[] = parsed.error.issues.map((issue) => ({
+        loc: ["input", ...issue.path.map(String)],
+        msg: issue.message,
+        type: issue.code,
+      }));
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Invalid arguments for tool ${APPROVAL_STATUS_TOOL}: ${describeToolInputIssues(issues)}`,
+        { issues },
+      );
+    }
+    const actionId = parsed.data.action_id;
+    try {
+      const status = await options.approvalStatus(session, actionId);
+      return { content: [{ type: "text", text: textOf(status) }], isError: false };
+    } catch (error) {
+      // An unknown or foreign action id is the agent's mistake: a tool error it can read, not a protocol error.
+      if (isVargateError(error) && error.status < 500) {
+        return {
+          content: [
+            {
+              type: "text",
+              text: JSON.stringify({ status: "error", action_id: actionId, code: error.code, message: error.message }),
+            },
+          ],
+          isError: true,
+        };
+      }
+      throw toMcpError(error, { tool: APPROVAL_STATUS_TOOL, session_id: session.id });
+    }
+  }
+
+  function toMcpError(error: unknown, context: Record<string, string>): McpError {
+    if (error instanceof McpError) return error;
+    if (error instanceof ValidationError) {
+      return new McpError(ErrorCode.InvalidParams, describeToolInputIssues(error.issues), { issues: error.issues });
+    }
+    const vargateError = toVargateError(error);
+    if (vargateError.status < 500) return new McpError(ErrorCode.InvalidRequest, vargateError.message);
+    logger.error("MCP tool call failed", { ...context, code: vargateError.code, error: describe(error) });
+    return new McpError(ErrorCode.InternalError, "Internal error: the call could not be completed");
+  }
+
+  function buildServer(session: SessionRecord): Server {
+    const server = new Server(
+      { name: "vargate", version: VERSION },
+      {
+        capabilities: { tools: { listChanged: false } },
+        instructions:
+          `vargate governs these tools for session ${session.id}. Every call is checked against policy and ` +
+          "audited. A denied call returns an error naming the violations. A call that needs human approval " +
+          `returns {"status":"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`,
+      },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listTools(session) }));
+    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
+      callTool(session, request.params.name, request.params.arguments, extra.signal),
+    );
+    server.onerror = (error) => logger.debug("MCP transport error", { session_id: session.id, error: describe(error) });
+    return server;
+  }
+
+  return async (request, sessionId) => {
+    try {
+      if (request.method !== "POST") {
+        return errorResponse(new VargateError("METHOD_NOT_ALLOWED"), { allow: "POST" });
+      }
+      const session = await authenticate(request, sessionId);
+      if (!session) {
+        return errorResponse(
+          new VargateError("UNAUTHORIZED", "Missing or invalid MCP session token"),
+          UNAUTHORIZED_HEADERS,
+        );
+      }
+      const server = buildServer(session);
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+        maxRequestBodySize: maxBodyBytes,
+      });
+      // A client that goes away cancels its in-flight calls: closing the server aborts their signals. The
+      // transport never settles a JSON response it can no longer send, so the abort answers instead (to no one).
+      let onAbort = () => {};
+      const gone = new Promise<Response>((resolve) => {
+        onAbort = () => {
+          void server.close().catch(() => {});
+          resolve(new Response(null, { status: 499 }));
+        };
+      });
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        if (request.signal?.aborted) onAbort();
+        await server.connect(transport);
+        return await Promise.race([transport.handleRequest(request), gone]);
+      } finally {
+        request.signal?.removeEventListener("abort", onAbort);
+        await server.close().catch(() => {});
+      }
+    } catch (thrown) {
+      const error = toVargateError(thrown);
+      if (error.status >= 500) logger.error("MCP request failed", { code: error.code, error: describe(thrown) });
+      return errorResponse(error);
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,31 @@
+import { VargateError } from "../errors.js";
+import type { RawRoute } from "../http/handler.js";
+import { createMcpEndpoint } from "./endpoint.js";
+
+/** The path of a session's MCP endpoint, relative to the mount point. */
+export const MCP_ROUTE_PATH = "/managed/mcp/:sessionId";
+
+/**
+ * The MCP endpoint as routes of the HTTP core: POST `/managed/mcp/{session_id}`, authenticated by the session's
+ * bearer token instead of a tenant credential (a `RawRoute`). GET and DELETE get the core's 405 with
+ * `Allow: POST`, as stateless Streamable HTTP servers answer.
+ */
+export const mcpRoutes: readonly RawRoute[] = [
+  {
+    method: "POST",
+    path: MCP_ROUTE_PATH,
+    summary: "MCP endpoint of a governed session (Streamable HTTP, stateless; the session's bearer token)",
+    handle: async () => {
+      throw new VargateError("INTERNAL_ERROR", "The MCP route answers raw requests only");
+    },
+    serve: (request, { governor, params, maxBodyBytes }) =>
+      createMcpEndpoint({
+        storage: governor.storage,
+        tools: governor.tools,
+        handleCall: (call) => governor.governedCalls.call(call),
+        approvalStatus: (session, actionId) => governor.governedCalls.approvalStatus(session, actionId),
+        logger: governor.logger,
+        maxBodyBytes,
+      })(request, params.sessionId as string),
+  },
+];
