@@ -55,11 +55,18 @@ export { DEFAULT_GOVERNED_CALL_OPTIONS } from "./governed/pipeline.js";
 export type { GovernedCallOutcome, GovernedCallRequest } from "./governed/types.js";
 export { VargateGovernor, type VargateGovernorOptions } from "./governor.js";
 export { DEFAULT_MAX_BODY_BYTES } from "./http/body.js";
-export { createRequestHandler, type RequestHandler, type RequestHandlerOptions } from "./http/handler.js";
+export {
+  createRequestHandler,
+  type RawRoute,
+  type RawRouteContext,
+  type RequestHandler,
+  type RequestHandlerOptions,
+} from "./http/handler.js";
 export { type Route, type RouteContext, routes } from "./http/routes.js";
 export { type IdGenerator, randomIds } from "./ids.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
+export * from "./mcp/index.js";
 export * from "./policy/index.js";
 export type { PolicyRecord } from "./policy/record.js";
 export type { ActivePolicy, PolicyView, TenantPolicies } from "./policy/service.js";

@@ -7,7 +7,7 @@ export interface GovernedCallRequest {
   session: SessionRecord;
   /** The governed tool's name, as listed by `tools/list`. */
   tool: string;
-  /** The raw arguments; validated against the tool's input schema before anything is evaluated or stored. */
+  /** The arguments, already parsed by the tool's input schema (defaults applied, unknown keys dropped). */
   input: unknown;
   signal?: AbortSignal;
 }

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { Identity } from "../auth/authenticate.js";
 import type { VargateGovernor } from "../governor.js";
+import { mcpRoutes } from "../mcp/routes.js";
 import { sessionAuditQuerySchema } from "../sessions/schema.js";
 import { parseInput } from "../validation.js";
 
@@ -160,6 +161,7 @@ export const routes: readonly Route[] = [
         actor: identity.subject,
       }),
   },
+  ...mcpRoutes,
   {
     method: "GET",
     path: "/managed/audit/verify",
