@@ -70,6 +70,7 @@ export * from "./mcp/index.js";
 export * from "./policy/index.js";
 export type { PolicyRecord } from "./policy/record.js";
 export type { ActivePolicy, PolicyView, TenantPolicies } from "./policy/service.js";
+export * from "./replay/index.js";
 export { BUILTIN_TOOLS, GOVERNOR_MCP_SERVER_NAME } from "./sessions/attachment.js";
 export { DEFAULT_GOVERNANCE_TEMPLATE } from "./sessions/governance-prompt.js";
 export {
@@ -79,13 +80,7 @@ export {
   interruptSessionSchema,
   type ListSessionsQuery,
 } from "./sessions/schema.js";
-export type {
-  CreatedSession,
-  InterruptResult,
-  SessionOptions,
-  SessionStatusView,
-  Sessions,
-} from "./sessions/service.js";
+export type { SessionOptions, Sessions } from "./sessions/service.js";
 export type {
   ConsumerState,
   EndedSessionStatus,
@@ -93,6 +88,7 @@ export type {
   SessionRecord,
   SessionStatus,
 } from "./sessions/types.js";
+export type { CreatedSession, InterruptResult, SessionStatusView } from "./sessions/views.js";
 export type {
   AgentStore,
   ApiKeyStore,

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { ActorOptions } from "../agents/service.js";
-import type { AgentConfigRecord } from "../agents/types.js";
 import { controlPlaneEntry } from "../audit/entries.js";
 import type { AuditRecord } from "../audit/types.js";
 import { hashApiKey } from "../auth/api-keys.js";
@@ -10,7 +9,6 @@ import { ConfigError, VargateError } from "../errors.js";
 import type { TenantRecord } from "../tenants/types.js";
 import type { ManagedAgentsUpstream } from "../upstream/port.js";
 import { parseInput } from "../validation.js";
-import { buildSessionParams } from "./attachment.js";
 import { composeSystemPrompt, hashSystemPrompt, renderGovernanceInstructions } from "./governance-prompt.js";
 import {
   type CreateSessionInput,
@@ -20,10 +18,11 @@ import {
   type ListSessionsQuery,
   listSessionsQuerySchema,
 } from "./schema.js";
-import type { EndedSessionStatus, SessionRecord, SessionRecordCount } from "./types.js";
+import type { EndedSessionStatus, SessionRecord } from "./types.js";
+import { SessionUpstream } from "./upstream.js";
+import { type CreatedSession, type InterruptResult, type SessionStatusView, sessionTotals } from "./views.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const ENVIRONMENT_SETTING = "upstream_environment_id";
 
 export interface SessionOptions {
   /** Where the platform reaches this governor, including any mount prefix (`https://gov.example.com/api`). */
@@ -39,45 +38,6 @@ export interface SessionOptions {
   governanceTemplate?: (tenant: TenantRecord) => string | null | undefined;
 }
 
-/** The seed's response to `POST /managed/sessions`. */
-export interface CreatedSession {
-  session_id: string;
-  anthropic_session_id: string | null;
-  tenant_id: string;
-  agent_id: string;
-  status: "active";
-  system_prompt_hash: string;
-  governance: "active";
-  mcp_server_url: string;
-  created_at: string;
-}
-
-/** A session with its live counts, as `GET /managed/sessions/{id}` returns it. */
-export interface SessionStatusView {
-  session_id: string;
-  anthropic_session_id: string | null;
-  agent_id: string;
-  status: SessionRecord["status"];
-  total_governed_calls: number;
-  total_observed_calls: number;
-  total_denied: number;
-  total_pending: number;
-  system_prompt_hash: string;
-  created_at: string;
-  ended_at: string | null;
-  end_reason: string | null;
-}
-
-/** The seed's response to an interrupt. */
-export interface InterruptResult {
-  status: "interrupted";
-  session_id: string;
-  reason: string;
-  interrupted_at: string;
-  auto_triggered: boolean;
-  audit_action_id: string;
-}
-
 export interface SessionHooks {
   /** A session became active: attach its consumer. */
   onActivated(session: SessionRecord): void;
@@ -88,7 +48,7 @@ export interface SessionHooks {
 /** Governed sessions on the Managed Agents API: `governor.sessions`. */
 export class Sessions {
   readonly #context: GovernorContext;
-  readonly #upstream: ManagedAgentsUpstream | undefined;
+  readonly #upstream: SessionUpstream;
   readonly #options: SessionOptions;
   readonly #hooks: SessionHooks;
 
@@ -99,7 +59,7 @@ export class Sessions {
     hooks: SessionHooks,
   ) {
     this.#context = context;
-    this.#upstream = upstream;
+    this.#upstream = new SessionUpstream(context, upstream, options.environmentId);
     this.#options = options;
     this.#hooks = hooks;
   }
@@ -111,7 +71,7 @@ export class Sessions {
    */
   async create(tenantId: string, input: CreateSessionInput, options: ActorOptions = {}): Promise<CreatedSession> {
     const body = parseInput(createSessionSchema, input);
-    const upstream = this.#requireUpstream();
+    const upstream = this.#upstream.require();
     const publicUrl = this.#requirePublicUrl();
     const { storage, clock, ids } = this.#context;
 
@@ -151,30 +111,19 @@ export class Sessions {
     });
 
     const mcpServerUrl = `${publicUrl}/managed/mcp/${session.id}`;
-    let vaultId: string | null = null;
     let active: SessionRecord | null = null;
+    let vaultId: string | null = null;
     try {
-      const upstreamAgentId = await this.#upstreamAgentFor(config);
-      const environmentId = body.environment_id ?? (await this.#defaultEnvironment());
-      vaultId = (
-        await upstream.createVault({ display_name: `vargate ${session.id}`, metadata: { vargate_session: session.id } })
-      ).id;
-      await upstream.createBearerCredential(vaultId, {
-        mcp_server_url: mcpServerUrl,
-        token: mcpToken,
-        display_name: "vargate governor",
+      const provisioned = await this.#upstream.provision({
+        session,
+        config,
+        systemPrompt,
+        mcpServerUrl,
+        mcpToken,
+        environmentId: body.environment_id ?? null,
+        metadata: body.metadata,
       });
-      const created = await upstream.createSession(
-        buildSessionParams({
-          config,
-          upstreamAgentId,
-          environmentId,
-          systemPrompt,
-          mcpServerUrl,
-          vaultId,
-          metadata: { ...body.metadata, vargate_session: session.id },
-        }),
-      );
+      vaultId = provisioned.vaultId;
       const audit = controlPlaneEntry(this.#context, {
         method: "create_session",
         actor: options.actor,
@@ -182,8 +131,8 @@ export class Sessions {
         session_id: session.id,
         input: {
           agent_version: config.version,
-          anthropic_session_id: created.id,
-          environment_id: environmentId,
+          anthropic_session_id: provisioned.upstreamSession.id,
+          environment_id: provisioned.environmentId,
           system_prompt_hash: session.system_prompt_hash,
           max_session_hours: sessionHours,
           metadata: body.metadata,
@@ -193,13 +142,17 @@ export class Sessions {
       active = await storage.sessions.activate(
         tenantId,
         session.id,
-        { anthropic_session_id: created.id, environment_id: environmentId, upstream_vault_id: vaultId },
+        {
+          anthropic_session_id: provisioned.upstreamSession.id,
+          environment_id: provisioned.environmentId,
+          upstream_vault_id: provisioned.vaultId,
+        },
         audit,
       );
       if (!active) throw new VargateError("CONCURRENT_MODIFICATION", "Session reservation was lost");
     } catch (error) {
       await storage.sessions.release(tenantId, session.id).catch(() => {});
-      if (vaultId) await upstream.deleteVault(vaultId).catch(() => {});
+      if (vaultId) await this.#upstream.discard(vaultId);
       throw error;
     }
 
@@ -390,40 +343,8 @@ export class Sessions {
       throw new VargateError("SESSION_ENDED", `Session already ended (status: ${current?.status ?? "unknown"})`);
     }
     await this.#hooks.onEnded(ended);
-    await this.#stopUpstream(ended, effects);
+    await this.#upstream.stop(ended, effects);
     return { session: ended, actionId: audit.action_id };
-  }
-
-  // Governance has already stopped (the session is ended in storage); upstream failures are recorded, not thrown.
-  async #stopUpstream(session: SessionRecord, effects: { archive?: boolean; interrupt?: boolean }): Promise<void> {
-    const upstream = this.#upstream;
-    const upstreamId = session.anthropic_session_id;
-    if (!upstream || !upstreamId) return;
-    const failures: string[] = [];
-    if (effects.interrupt) {
-      await upstream.sendEvents(upstreamId, [{ type: "user.interrupt" }]).catch((error: unknown) => {
-        failures.push(`user.interrupt: ${describe(error)}`);
-      });
-    }
-    if (effects.archive) {
-      await upstream.archiveSession(upstreamId).catch((error: unknown) => {
-        failures.push(`archive: ${describe(error)}`);
-      });
-    }
-    if (session.upstream_vault_id) await upstream.deleteVault(session.upstream_vault_id).catch(() => {});
-    if (failures.length === 0) return;
-    this.#context.logger.error("Upstream stop failed", { session_id: session.id, failures });
-    await this.#context.storage.audit
-      .append(session.tenant_id, [
-        controlPlaneEntry(this.#context, {
-          method: "upstream_stop_failed",
-          session_id: session.id,
-          agent_id: session.agent_id,
-          decision: "deny",
-          input: { failures },
-        }),
-      ])
-      .catch(() => {});
   }
 
   async #find(tenantId: string, sessionId: string): Promise<SessionRecord> {
@@ -437,35 +358,12 @@ export class Sessions {
       tenantId,
       sessions.map((session) => session.id),
     );
-    return (sessionId: string) => sessionTotals(rows.filter((row) => row.session_id === sessionId));
-  }
-
-  /** The upstream agent mirroring a config: created on first use, then reused (overrides carry every change). */
-  async #upstreamAgentFor(config: AgentConfigRecord): Promise<string> {
-    if (config.anthropic_agent_id) return config.anthropic_agent_id;
-    const created = await this.#requireUpstream().createAgent({
-      name: config.name,
-      model: config.anthropic_model,
-      system: config.system_prompt,
-      metadata: { vargate_agent: config.id, vargate_tenant: config.tenant_id },
-    });
-    const recorded = await this.#context.storage.agents.setUpstreamAgent(config.tenant_id, config.id, created.id);
-    return recorded ?? created.id;
-  }
-
-  async #defaultEnvironment(): Promise<string> {
-    if (this.#options.environmentId) return this.#options.environmentId;
-    const { settings } = this.#context.storage;
-    const known = await settings.get(ENVIRONMENT_SETTING);
-    if (known) return known;
-    const created = await this.#requireUpstream().createEnvironment({ name: "vargate-default" });
-    return settings.putIfAbsent(ENVIRONMENT_SETTING, created.id);
-  }
-
-  #requireUpstream(): ManagedAgentsUpstream {
-    if (!this.#upstream)
-      throw new ConfigError("upstream: configure an upstream (anthropicUpstream()) to start sessions");
-    return this.#upstream;
+    const pending = await this.#context.storage.approvals.list(tenantId, { status: "pending", limit: 10_000 });
+    return (sessionId: string) =>
+      sessionTotals(
+        rows.filter((row) => row.session_id === sessionId),
+        pending.filter((approval) => approval.session_id === sessionId).length,
+      );
   }
 
   #requirePublicUrl(): string {
@@ -475,29 +373,6 @@ export class Sessions {
   }
 }
 
-/** Live totals from a session's record counts (DESIGN §3: counts come from the audit log). */
-export function sessionTotals(rows: readonly SessionRecordCount[]) {
-  let governed = 0;
-  let observed = 0;
-  let denied = 0;
-  let pending = 0;
-  for (const row of rows) {
-    if (row.source === "mcp_governed") {
-      governed += row.count;
-      if (row.decision === "deny") denied += row.count;
-      if (row.decision === "requires_human") pending += row.count;
-    } else if (row.source === "mcp_observed") {
-      observed += row.count;
-    }
-  }
-  return {
-    total_governed_calls: governed,
-    total_observed_calls: observed,
-    total_denied: denied,
-    total_pending: pending,
-  };
-}
-
-function describe(error: unknown): string {
+function _describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
