@@ -16,6 +16,7 @@ import { type IdGenerator, randomIds } from "./ids.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { CodeRule } from "./policy/evaluate.js";
 import { TenantPolicies } from "./policy/service.js";
+import { Replays } from "./replay/service.js";
 import { type SessionOptions, Sessions } from "./sessions/service.js";
 import type { VargateStorage } from "./storage/port.js";
 import { Tenants } from "./tenants/service.js";
@@ -71,6 +72,8 @@ export class VargateGovernor {
   readonly credentials: Credentials;
   readonly tools: ToolRegistry;
   readonly governedCalls: GovernedCalls;
+  /** Replay of recorded governed decisions against the current or a candidate policy. */
+  readonly replay: Replays;
   readonly storage: VargateStorage;
   readonly logger: Logger;
   readonly #authenticator: Authenticator;
@@ -117,9 +120,11 @@ export class VargateGovernor {
       options: governed,
     });
     this.approvals.setRunner((approval) => this.governedCalls.runApproved(approval));
+    this.replay = new Replays({ context, policies: this.policy });
 
     let consumers: ConsumerSupervisor | undefined;
     this.sessions = new Sessions(context, upstream, options.sessions ?? {}, {
+      policyFor: (tenantId) => this.policy.active(tenantId),
       onActivated: (session) => consumers?.attach(session),
       onEnded: async (session) => {
         await this.approvals.rejectPendingOfSession(session.tenant_id, session.id, `Session ${session.status}`);

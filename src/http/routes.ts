@@ -2,6 +2,7 @@ import * as z from "zod";
 import type { Identity } from "../auth/authenticate.js";
 import type { VargateGovernor } from "../governor.js";
 import { mcpRoutes } from "../mcp/routes.js";
+import { replayBodySchema, replayOptionsFromBody } from "../replay/routes.js";
 import { sessionAuditQuerySchema } from "../sessions/schema.js";
 import { parseInput } from "../validation.js";
 
@@ -106,6 +107,26 @@ export const routes: readonly Route[] = [
     summary: "End a session normally",
     handle: ({ governor, identity, params }) =>
       governor.sessions.complete(identity.tenantId, params.sessionId as string, { actor: identity.subject }),
+  },
+  {
+    method: "POST",
+    path: "/managed/sessions/:sessionId/replay",
+    summary: "Replay a session's governed decisions against the current (or a candidate) policy",
+    handle: ({ governor, identity, params, body }) =>
+      governor.replay.session(identity.tenantId, params.sessionId as string, {
+        ...replayOptionsFromBody(parseInput(replayBodySchema.omit({ limit: true }), body)),
+        actor: identity.subject,
+      }),
+  },
+  {
+    method: "POST",
+    path: "/managed/replay",
+    summary: "Replay the tenant's last `limit` governed decisions against the current (or a candidate) policy",
+    handle: ({ governor, identity, body }) =>
+      governor.replay.tenant(identity.tenantId, {
+        ...replayOptionsFromBody(parseInput(replayBodySchema, body)),
+        actor: identity.subject,
+      }),
   },
   {
     method: "GET",

@@ -1,0 +1,125 @@
+import type { AgentConfigRecord } from "../agents/types.js";
+import type { AuditDecision, AuditRecord } from "../audit/types.js";
+import {
+  type CompiledPolicy,
+  type EvaluationInput,
+  evaluationInputSchema,
+  type PolicyDecisionValue,
+} from "../policy/evaluate.js";
+
+/** One governed decision whose replay differs from what was recorded. The seed's fields, then extensions. */
+export interface ReplayChange {
+  action_id: string;
+  tool: string;
+  original_decision: AuditDecision;
+  replayed_decision: PolicyDecisionValue;
+  /** Violations of the replayed decision that the original decision did not have. */
+  new_violations: string[];
+  /** Extension: the session the call belonged to. */
+  session_id: string | null;
+  /** Extension: when the call was originally decided (RFC 3339). */
+  requested_at: string;
+  /** Extension: present (and `false`) only when the stored evaluation input could not be replayed. */
+  replayable?: false;
+}
+
+/** What replaying one governed record gives. */
+export interface ReplayOutcome {
+  changed: boolean;
+  /** Set when `changed`. */
+  change: ReplayChange | null;
+  /** The stored input did not parse as an `EvaluationInput` (always counted as changed: fail closed). */
+  unreplayable: boolean;
+}
+
+/** The part of an agent config that replay substitutes into a stored evaluation input. */
+export type ReplayAgent = Pick<AgentConfigRecord, "version" | "allowed_tools" | "require_human_approval">;
+
+/**
+ * The message the governed-call pipeline records when it denies a call because the session was no longer active
+ * (the policy is not consulted then). Session state is replayed as it was, like time and counters.
+ */
+const SESSION_NOT_ACTIVE_PREFIX = "Session is not active (status: ";
+
+/**
+ * The stored input with the CURRENT agent config substituted into `input.agent` (`allowed_tools`,
+ * `require_human_approval`, `version`). Everything else (tool, input, session, `now`, counters) is kept as it
+ * was. A config that no longer exists gives no allowed tools, exactly as a live call would see it.
+ */
+export function substituteAgent(stored: EvaluationInput, agent: ReplayAgent | null): EvaluationInput {
+  return {
+    ...stored,
+    agent: {
+      ...stored.agent,
+      version: agent?.version ?? stored.agent.version,
+      allowed_tools: agent ? [...agent.allowed_tools] : [],
+      require_human_approval: agent ? [...agent.require_human_approval] : [],
+    },
+  };
+}
+
+/** Violations in `replayed` that `original` did not have, in the replayed order, without duplicates. */
+export function newViolations(original: readonly string[], replayed: readonly string[]): string[] {
+  const before = new Set(original);
+  return [...new Set(replayed.filter((violation) => !before.has(violation)))];
+}
+
+/** Whether a replayed decision differs from the recorded one, and the violations it adds. */
+export function compareDecisions(
+  original: { decision: AuditDecision; violations: readonly string[] },
+  replayed: { decision: PolicyDecisionValue; violations: readonly string[] },
+): { changed: boolean; new_violations: string[] } {
+  const changed = original.decision !== replayed.decision;
+  return { changed, new_violations: changed ? newViolations(original.violations, replayed.violations) : [] };
+}
+
+/** Parses a stored evaluation input; the reason it is not one otherwise. */
+export function parseStoredInput(value: unknown): { ok: true; input: EvaluationInput } | { ok: false; reason: string } {
+  const result = evaluationInputSchema.safeParse(value);
+  if (result.success) return { ok: true, input: result.data as unknown as EvaluationInput };
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ` : "";
+  return { ok: false, reason: `${where}${issue?.message ?? "invalid"}` };
+}
+
+/**
+ * Replays one `mcp_governed` record: the stored input, the current agent config (looked up by the caller) and
+ * the given compiled policy. Pure: no I/O, no clock.
+ *
+ * - A record the pipeline denied because its session was no longer active is replayed as it was (deny).
+ * - A record whose stored input is not an `EvaluationInput` fails closed: it is reported as changed, replayed as
+ *   `deny` with a violation saying why, and marked `replayable: false`.
+ */
+export function replayRecord(
+  record: Pick<AuditRecord, "action_id" | "session_id" | "tool" | "decision" | "violations" | "input" | "requested_at">,
+  compiled: CompiledPolicy,
+  agentOf: (agentId: string) => ReplayAgent | null,
+): ReplayOutcome {
+  const base = { action_id: record.action_id, tool: record.tool, original_decision: record.decision };
+  const extra = { session_id: record.session_id, requested_at: record.requested_at };
+  const parsed = parseStoredInput(record.input);
+  if (!parsed.ok) {
+    return {
+      changed: true,
+      unreplayable: true,
+      change: {
+        ...base,
+        replayed_decision: "deny",
+        new_violations: [`Stored evaluation input cannot be replayed (${parsed.reason}); failing closed`],
+        ...extra,
+        replayable: false,
+      },
+    };
+  }
+  const notActive = record.violations.find((violation) => violation.startsWith(SESSION_NOT_ACTIVE_PREFIX));
+  const replayed =
+    record.decision === "deny" && notActive !== undefined
+      ? { decision: "deny" as const, violations: [notActive] }
+      : compiled.evaluate(substituteAgent(parsed.input, agentOf(parsed.input.agent.id)));
+  const { changed, new_violations } = compareDecisions(record, replayed);
+  return {
+    changed,
+    unreplayable: false,
+    change: changed ? { ...base, replayed_decision: replayed.decision, new_violations, ...extra } : null,
+  };
+}

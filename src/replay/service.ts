@@ -1,0 +1,323 @@
+import * as z from "zod";
+import type { ActorOptions } from "../agents/service.js";
+import { canonicalJson, sha256Hex } from "../audit/chain.js";
+import { controlPlaneEntry } from "../audit/entries.js";
+import type { AuditRecord } from "../audit/types.js";
+import type { GovernorContext } from "../context.js";
+import { ValidationError, VargateError } from "../errors.js";
+import type { JsonObject } from "../json.js";
+import { parseTenantPolicy, type TenantPolicy } from "../policy/document.js";
+import { type CompiledPolicy, POLICY_EVALUATOR_VERSION } from "../policy/evaluate.js";
+import type { TenantPolicies } from "../policy/service.js";
+import { type InputLocation, parseInput } from "../validation.js";
+import { type ReplayAgent, type ReplayChange, replayRecord } from "./compare.js";
+
+/** Largest `limit` of a tenant-wide replay. */
+export const MAX_REPLAY_LIMIT = 100_000;
+/** Default `limit` of a tenant-wide replay. */
+export const DEFAULT_REPLAY_LIMIT = 1000;
+
+export interface ReplayOptions extends ActorOptions {
+  /**
+   * A candidate tenant policy document to replay against instead of the current one (impact analysis). It is
+   * validated like `PUT /managed/policy` and compiled, but never stored or activated.
+   */
+  policy?: unknown;
+}
+
+export interface TenantReplayOptions extends ReplayOptions {
+  /** How many of the tenant's most recent governed decisions to replay. @default 1000 (at most 100000) */
+  limit?: number;
+}
+
+/** Shared fields of both replay results. */
+export interface ReplaySummary {
+  total_replayed: number;
+  consistent: number;
+  changed: number;
+  /** Changed decisions, oldest first. */
+  changes: ReplayChange[];
+  /** Extension: the stored policy version replayed against; `null` for a candidate. */
+  policy_version: number | null;
+  /** Extension: whether a candidate document (not the stored policy) was replayed against. */
+  candidate: boolean;
+  /** Extension: SHA-256 of the candidate's canonical JSON (after validation); `null` without a candidate. */
+  candidate_sha256: string | null;
+  /** Extension: records whose stored input could not be replayed (counted in `changed`, failing closed). */
+  unreplayable: number;
+  /** Extension: `POLICY_EVALUATOR_VERSION` of the evaluator that replayed. */
+  evaluator_version: number;
+  /** Extension: action id of the replay's own control-plane audit record. */
+  audit_action_id: string;
+}
+
+/** `POST /managed/sessions/{id}/replay`: the seed's shape plus extensions. */
+export interface SessionReplayResult extends ReplaySummary {
+  session_id: string;
+}
+
+/** `POST /managed/replay`: the same shape across the tenant's last `limit` governed decisions. */
+export interface TenantReplayResult extends ReplaySummary {
+  /** Always `null`: each change names its own `session_id`. */
+  session_id: null;
+  tenant_id: string;
+  limit: number;
+}
+
+/** Tuning of how records are read. */
+export interface ReplayReadOptions {
+  /** Records per `scan` round trip. @default 1000 */
+  pageSize: number;
+  /**
+   * A session with at most this many audit records (of every source) is read in one `listBySession`; a larger one
+   * is paged through `scan` from its first record, so memory stays bounded by a page. @default 10000
+   */
+  sessionReadAtOnce: number;
+}
+
+export const DEFAULT_REPLAY_READ_OPTIONS: ReplayReadOptions = { pageSize: 1000, sessionReadAtOnce: 10_000 };
+
+const tenantOptionsSchema = z.object({ limit: z.number().int().min(1).max(MAX_REPLAY_LIMIT).optional() });
+
+/**
+ * Validates a candidate policy document, reporting issues under `[location, "policy", ...]` (a 422 naming the
+ * field, e.g. `["body", "policy", "rules", 0, "effect"]`).
+ */
+export function parseCandidatePolicy(value: unknown, location: InputLocation = "options"): TenantPolicy {
+  try {
+    return parseTenantPolicy(value, location);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ValidationError(
+      error.issues.map((issue) => ({ ...issue, loc: [location, "policy", ...issue.loc.slice(1)] })),
+    );
+  }
+}
+
+interface Tally {
+  total: number;
+  changed: number;
+  unreplayable: number;
+}
+
+interface Target {
+  compiled: CompiledPolicy;
+  policy_version: number | null;
+  candidate: boolean;
+  candidate_sha256: string | null;
+}
+
+/**
+ * Replay of recorded governed decisions: `governor.replay`.
+ *
+ * Every `mcp_governed` record is re-evaluated from its STORED evaluation input, with the CURRENT agent config's
+ * `allowed_tools`, `require_human_approval` and `version` substituted into `input.agent`, against the current
+ * tenant policy or a candidate document. Time (`now`) and the per-session and per-agent counters are replayed as
+ * they were. The policy is compiled once per replay; records are read page by page.
+ *
+ * Replay writes exactly one control-plane audit record of its own (`replay_session` / `replay_tenant`) and
+ * nothing else; a candidate policy is never stored.
+ */
+export class Replays {
+  readonly #context: GovernorContext;
+  readonly #policies: TenantPolicies;
+  readonly #read: ReplayReadOptions;
+
+  constructor(deps: { context: GovernorContext; policies: TenantPolicies; read?: Partial<ReplayReadOptions> }) {
+    this.#context = deps.context;
+    this.#policies = deps.policies;
+    this.#read = { ...DEFAULT_REPLAY_READ_OPTIONS, ...deps.read };
+  }
+
+  /**
+   * Replays every governed decision of one session. `SESSION_NOT_FOUND` (404) when the session is missing or
+   * another tenant's; a 422 naming `["options", "policy", ...]` for an invalid candidate (nothing is stored).
+   */
+  async session(tenantId: string, sessionId: string, options: ReplayOptions = {}): Promise<SessionReplayResult> {
+    const target = await this.#target(tenantId, options);
+    const { storage } = this.#context;
+    const session = await storage.sessions.get(tenantId, sessionId);
+    if (!session || session.status === "pending") throw new VargateError("SESSION_NOT_FOUND");
+
+    const tally: Tally = { total: 0, changed: 0, unreplayable: 0 };
+    const changes: ReplayChange[] = [];
+    const agents = this.#agentCache(tenantId);
+    for await (const page of this.#sessionGoverned(tenantId, sessionId)) {
+      await agents.load(page);
+      for (const record of page) this.#replayOne(record, target.compiled, agents.get, tally, changes);
+    }
+    const audit = await this.#audit(tenantId, "replay_session", target, tally, options, {
+      session_id: sessionId,
+      agent_id: session.agent_id,
+    });
+    return { session_id: sessionId, ...this.#summary(tally, changes, target, audit) };
+  }
+
+  /**
+   * "Which of the last `limit` governed decisions would change under this policy?": replays the tenant's most
+   * recent `limit` governed records (across sessions) and reports changes oldest first. Reads the chain backwards
+   * from its head a page at a time, so only the changes are held in memory.
+   */
+  async tenant(tenantId: string, options: TenantReplayOptions = {}): Promise<TenantReplayResult> {
+    const limit = parseInput(tenantOptionsSchema, { limit: options.limit }, "options").limit ?? DEFAULT_REPLAY_LIMIT;
+    const target = await this.#target(tenantId, options);
+    const { storage } = this.#context;
+    if (!(await storage.tenants.get(tenantId))) throw new VargateError("TENANT_NOT_FOUND");
+
+    const tally: Tally = { total: 0, changed: 0, unreplayable: 0 };
+    const windows: ReplayChange[][] = [];
+    const agents = this.#agentCache(tenantId);
+    const head = await storage.audit.head(tenantId);
+    let high = head.seq;
+    let remaining = limit;
+    while (high > 0 && remaining > 0) {
+      const low = Math.max(0, high - this.#read.pageSize);
+      const page = await storage.audit.scan(tenantId, { afterSeq: low, limit: high - low });
+      const governed = page.filter((record) => record.seq <= high && record.source === "mcp_governed");
+      const taken = governed.length > remaining ? governed.slice(governed.length - remaining) : governed;
+      await agents.load(taken);
+      const changes: ReplayChange[] = [];
+      for (const record of taken) this.#replayOne(record, target.compiled, agents.get, tally, changes);
+      if (changes.length > 0) windows.push(changes);
+      remaining -= taken.length;
+      high = low;
+    }
+    const changes = windows.reverse().flat();
+    const audit = await this.#audit(tenantId, "replay_tenant", target, tally, options, { limit });
+    return { session_id: null, tenant_id: tenantId, limit, ...this.#summary(tally, changes, target, audit) };
+  }
+
+  async #target(tenantId: string, options: ReplayOptions): Promise<Target> {
+    if (options.policy !== undefined) {
+      const document = parseCandidatePolicy(options.policy, "options");
+      return {
+        compiled: this.#policies.compile(document, null).compiled,
+        policy_version: null,
+        candidate: true,
+        candidate_sha256: sha256Hex(canonicalJson(document)),
+      };
+    }
+    const active = await this.#policies.active(tenantId);
+    return { compiled: active.compiled, policy_version: active.version ?? 0, candidate: false, candidate_sha256: null };
+  }
+
+  #replayOne(
+    record: AuditRecord,
+    compiled: CompiledPolicy,
+    agentOf: (agentId: string) => ReplayAgent | null,
+    tally: Tally,
+    changes: ReplayChange[],
+  ): void {
+    const outcome = replayRecord(record, compiled, agentOf);
+    tally.total += 1;
+    if (outcome.unreplayable) tally.unreplayable += 1;
+    if (outcome.change) {
+      tally.changed += 1;
+      changes.push(outcome.change);
+    }
+  }
+
+  /**
+   * The session's governed records in chain order, a page at a time. The governed count is read first; then only
+   * that many are replayed, so calls made while the replay runs are left out consistently.
+   */
+  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<AuditRecord[]> {
+    const { storage } = this.#context;
+    const counts = await storage.audit.countBySession(tenantId, [sessionId]);
+    let total = 0;
+    let governed = 0;
+    for (const row of counts) {
+      if (row.session_id !== sessionId) continue;
+      total += row.count;
+      if (row.source === "mcp_governed") governed += row.count;
+    }
+    if (governed === 0) return;
+    if (total <= this.#read.sessionReadAtOnce) {
+      const records = await storage.audit.listBySession(tenantId, sessionId, { limit: total });
+      yield records.filter((record) => record.source === "mcp_governed").slice(0, governed);
+      return;
+    }
+    // A large session: page through the chain from the session's first record, keeping only its governed ones.
+    const [first] = await storage.audit.listBySession(tenantId, sessionId, { limit: 1 });
+    if (!first) return;
+    let afterSeq = first.seq - 1;
+    let remaining = governed;
+    while (remaining > 0) {
+      const page = await storage.audit.scan(tenantId, { afterSeq, limit: this.#read.pageSize });
+      const mine = page.filter((record) => record.session_id === sessionId && record.source === "mcp_governed");
+      const taken = mine.length > remaining ? mine.slice(0, remaining) : mine;
+      if (taken.length > 0) yield taken;
+      remaining -= taken.length;
+      const last = page.at(-1);
+      if (!last || page.length < this.#read.pageSize) return;
+      afterSeq = last.seq;
+    }
+  }
+
+  /** Agent configs by id, read once per replay. */
+  #agentCache(tenantId: string) {
+    const configs = new Map<string, ReplayAgent | null>();
+    const { storage } = this.#context;
+    return {
+      get: (agentId: string): ReplayAgent | null => configs.get(agentId) ?? null,
+      load: async (records: readonly AuditRecord[]): Promise<void> => {
+        for (const record of records) {
+          const agentId = agentIdOf(record);
+          if (agentId === null || configs.has(agentId)) continue;
+          configs.set(agentId, await storage.agents.get(tenantId, agentId));
+        }
+      },
+    };
+  }
+
+  async #audit(
+    tenantId: string,
+    method: "replay_session" | "replay_tenant",
+    target: Target,
+    tally: Tally,
+    options: ReplayOptions,
+    scope: { session_id?: string; agent_id?: string; limit?: number },
+  ): Promise<string> {
+    const input: JsonObject = {
+      ...(scope.session_id !== undefined && { session_id: scope.session_id }),
+      ...(scope.limit !== undefined && { limit: scope.limit }),
+      total_replayed: tally.total,
+      changed: tally.changed,
+      candidate: target.candidate,
+      policy_version: target.policy_version,
+      ...(target.candidate_sha256 !== null && { candidate_sha256: target.candidate_sha256 }),
+    };
+    const entry = controlPlaneEntry(this.#context, {
+      method,
+      actor: options.actor,
+      session_id: scope.session_id ?? null,
+      agent_id: scope.agent_id ?? null,
+      input,
+    });
+    entry.policy_version = target.policy_version;
+    await this.#context.storage.audit.append(tenantId, [entry]);
+    return entry.action_id;
+  }
+
+  #summary(tally: Tally, changes: ReplayChange[], target: Target, auditActionId: string): ReplaySummary {
+    return {
+      total_replayed: tally.total,
+      consistent: tally.total - tally.changed,
+      changed: tally.changed,
+      changes,
+      policy_version: target.policy_version,
+      candidate: target.candidate,
+      candidate_sha256: target.candidate_sha256,
+      unreplayable: tally.unreplayable,
+      evaluator_version: POLICY_EVALUATOR_VERSION,
+      audit_action_id: auditActionId,
+    };
+  }
+}
+
+/** The agent a governed record was decided for: its stored input's `agent.id`, else the record's `agent_id`. */
+function agentIdOf(record: AuditRecord): string | null {
+  const input = record.input as { agent?: { id?: unknown } } | null;
+  const stored = typeof input === "object" && input !== null ? input.agent?.id : undefined;
+  return typeof stored === "string" ? stored : record.agent_id;
+}
