@@ -2,6 +2,7 @@ import type { AgentConfigRecord } from "../agents/types.js";
 import type { ApprovalRecord } from "../approvals/types.js";
 import { GENESIS_HASH, sealAuditRecords } from "../audit/chain.js";
 import type { AuditEntry, AuditHead, AuditRecord } from "../audit/types.js";
+import type { CheckpointRecord } from "../checkpoints/types.js";
 import type { CredentialRecord } from "../credentials/types.js";
 import { StorageError, VargateError } from "../errors.js";
 import type { PolicyRecord } from "../policy/record.js";
@@ -30,6 +31,8 @@ export function memoryStorage(): VargateStorage {
   const policies = new Map<string, PolicyRecord[]>();
   const approvals = new Map<string, ApprovalRecord>();
   const credentials = new Map<string, CredentialRecord>();
+  // Each tenant's checkpoints by tree size.
+  const checkpoints = new Map<string, Map<number, CheckpointRecord>>();
   let closed = false;
 
   const open = () => {
@@ -521,7 +524,40 @@ export function memoryStorage(): VargateStorage {
         return true;
       },
     },
+
+    checkpoints: {
+      async add(checkpoint) {
+        open();
+        let bySize = checkpoints.get(checkpoint.tenant_id);
+        if (!bySize) {
+          bySize = new Map();
+          checkpoints.set(checkpoint.tenant_id, bySize);
+        }
+        if (!bySize.has(checkpoint.tree_size)) bySize.set(checkpoint.tree_size, structuredClone(checkpoint));
+        return structuredClone(bySize.get(checkpoint.tree_size) as CheckpointRecord);
+      },
+      async latest(tenantId) {
+        open();
+        const sorted = sortedCheckpoints(checkpoints.get(tenantId));
+        return structuredClone(sorted[0] ?? null);
+      },
+      async get(tenantId, treeSize) {
+        open();
+        return structuredClone(checkpoints.get(tenantId)?.get(treeSize) ?? null);
+      },
+      async list(tenantId, { limit }) {
+        open();
+        return sortedCheckpoints(checkpoints.get(tenantId))
+          .slice(0, Math.max(0, limit))
+          .map((checkpoint) => structuredClone(checkpoint));
+      },
+    },
   };
+}
+
+/** Largest tree first. */
+function sortedCheckpoints(bySize: Map<number, CheckpointRecord> | undefined): CheckpointRecord[] {
+  return [...(bySize?.values() ?? [])].sort((a, b) => b.tree_size - a.tree_size);
 }
 
 /** `changes` without the fields set to `undefined`: those are left alone, as in the databases. */

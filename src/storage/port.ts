@@ -1,6 +1,7 @@
 import type { AgentConfigChanges, AgentConfigRecord } from "../agents/types.js";
 import type { ApprovalRecord, ApprovalStatus } from "../approvals/types.js";
 import type { AuditEntry, AuditHead, AuditRecord, AuditSource } from "../audit/types.js";
+import type { CheckpointRecord } from "../checkpoints/types.js";
 import type { CredentialRecord } from "../credentials/types.js";
 import type { JsonValue } from "../json.js";
 import type { PolicyRecord } from "../policy/record.js";
@@ -48,6 +49,7 @@ export interface VargateStorage {
   readonly policies: PolicyStore;
   readonly approvals: ApprovalStore;
   readonly credentials: CredentialRecordStore;
+  readonly checkpoints: CheckpointStore;
 }
 
 export interface StorageCapabilities {
@@ -315,4 +317,19 @@ export interface CredentialRecordStore {
   list(tenantId: string): Promise<string[]>;
   /** Deletes a credential with its audit record. Atomic. Returns whether one existed (no audit otherwise). */
   delete(tenantId: string, name: string, audit: AuditEntry): Promise<boolean>;
+}
+
+export interface CheckpointStore {
+  /**
+   * Stores a signed checkpoint unless the tenant already has one of the same `tree_size`. Atomic insert-if-absent
+   * on `(tenant_id, tree_size)`: of two racing adds of one size exactly one is stored. Returns the stored
+   * checkpoint (this one, or the one already there).
+   */
+  add(checkpoint: CheckpointRecord): Promise<CheckpointRecord>;
+  /** The tenant's checkpoint with the largest `tree_size`, or `null`. Single read. */
+  latest(tenantId: string): Promise<CheckpointRecord | null>;
+  /** The tenant's checkpoint of `treeSize`, or `null`. Single read. */
+  get(tenantId: string, treeSize: number): Promise<CheckpointRecord | null>;
+  /** The tenant's checkpoints, largest `tree_size` first, at most `limit`. Single read. */
+  list(tenantId: string, options: { limit: number }): Promise<CheckpointRecord[]>;
 }

@@ -4,6 +4,7 @@ import type { TenantRecord } from "../tenants/types.js";
 import { describeAgents } from "./storage-conformance/agents.js";
 import { describeApprovals } from "./storage-conformance/approvals.js";
 import { describeAuditChain } from "./storage-conformance/audit.js";
+import { describeCheckpoints } from "./storage-conformance/checkpoints.js";
 import { describeConsumers, describeSettings } from "./storage-conformance/consumers.js";
 import { describeCredentials } from "./storage-conformance/credentials.js";
 import { describeAuditEvents } from "./storage-conformance/events.js";
@@ -75,5 +76,6 @@ export function registerStorageConformance(options: StorageConformanceOptions): 
     describePolicies(ctx);
     describeApprovals(ctx);
     describeCredentials(ctx);
+    describeCheckpoints(ctx);
   });
 }

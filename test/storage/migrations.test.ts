@@ -28,7 +28,7 @@ async function columnExists(db: Kysely<any>, table: string, column: string): Pro
   );
 }
 
-const LATEST = ["0001_init", "0002_sessions", "0003_governance"];
+const LATEST = ["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints"];
 
 const oldEntry: AuditEntry = {
   action_id: "a-1",
@@ -59,6 +59,7 @@ const TABLES = [
   "vargate_policies",
   "vargate_approvals",
   "vargate_credentials",
+  "vargate_checkpoints",
   "vargate_migrations",
   "vargate_migrations_lock",
 ];
@@ -139,6 +140,10 @@ forEachTestDatabase("migrations", (database) => {
       ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions", "0003_governance"]);
+    expect(await tableExists(db, "vargate_checkpoints")).toBe(false);
+    expect(await tableExists(db, "vargate_policies")).toBe(true);
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions"]);
     // 0002's data stays; only what 0003 added is gone.
@@ -240,6 +245,28 @@ forEachTestDatabase("migrations", (database) => {
     expect(await storage.policies.put(policy, { ...audit, action_id: "a-3" })).toBe(true);
     expect(await storage.policies.current("acme")).toEqual(policy);
     expect(await storage.audit.head("acme")).toMatchObject({ seq: 3 });
+  });
+
+  it("upgrades a 0003 database with data to 0004: the chain stays, and checkpoints start empty", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0003_governance")).error).toBeUndefined();
+    const sealed = sealAuditRecord("acme", { seq: 0, hash: GENESIS_HASH }, oldEntry);
+    await db.insertInto("vargate_audit_log").values(auditToRow(sealed)).execute();
+    await db
+      .insertInto("vargate_audit_heads")
+      .values({ tenant_id: "acme", seq: 1, hash: sealed.record_hash })
+      .execute();
+
+    await storage.migrate();
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await storage.audit.scan("acme", { afterSeq: 0, limit: 10 })).toEqual([sealed]);
+    expect(await storage.checkpoints.latest("acme")).toBeNull();
+    const checkpoint = {
+      ...{ tenant_id: "acme", tree_size: 1, root_hash: "a".repeat(64), timestamp: "2025-01-02T00:00:00.000Z" },
+      ...{ key_id: "0123456789abcdef", signature: "c2ln" },
+    };
+    expect(await storage.checkpoints.add(checkpoint)).toEqual(checkpoint);
+    expect(await storage.checkpoints.list("acme", { limit: 5 })).toEqual([checkpoint]);
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

@@ -16,6 +16,7 @@ export {
   type VargateApprovalsTable,
   type VargateAuditHeadsTable,
   type VargateAuditLogTable,
+  type VargateCheckpointsTable,
   type VargateConsumersTable,
   type VargateCredentialsTable,
   type VargateDatabase,

@@ -336,12 +336,42 @@ function governance(dialect: KyselyDialectName): Migration {
   };
 }
 
+/** Signed Merkle checkpoints of each tenant's audit chain. */
+function checkpoints(dialect: KyselyDialectName): Migration {
+  const c = columnTypes(dialect);
+  return {
+    async up(db: AnyKysely) {
+      // The primary key makes a checkpoint of one tree size unique per tenant; latest and list read it backwards.
+      await tableOptions(
+        dialect,
+        db.schema
+          .createTable(T.checkpoints)
+          .addColumn("tenant_id", c.id, (col) => col.notNull())
+          .addColumn("tree_size", c.bigint, (col) => col.notNull())
+          .addColumn("root_hash", c.hash, (col) => col.notNull())
+          .addColumn("timestamp", c.time, (col) => col.notNull())
+          .addColumn("key_id", c.id, (col) => col.notNull())
+          .addColumn("signature", c.text, (col) => col.notNull())
+          .addPrimaryKeyConstraint("vargate_checkpoints_pk", ["tenant_id", "tree_size"]),
+      ).execute();
+    },
+    async down(db: AnyKysely) {
+      await db.schema.dropTable(T.checkpoints).ifExists().execute();
+    },
+  };
+}
+
 /**
  * vargate's versioned migrations for `dialect`, keyed by name (`0001_init`, ...). Names sort in the order they
  * run. Use them with your own Kysely `Migrator` only if you must; `migrateVargate()` sets it up correctly.
  */
 export function vargateMigrations(dialect: KyselyDialectName): Record<string, Migration> {
-  return { "0001_init": init(dialect), "0002_sessions": sessions(dialect), "0003_governance": governance(dialect) };
+  return {
+    "0001_init": init(dialect),
+    "0002_sessions": sessions(dialect),
+    "0003_governance": governance(dialect),
+    "0004_checkpoints": checkpoints(dialect),
+  };
 }
 
 /**

@@ -16,6 +16,7 @@ export const VARGATE_TABLES = {
   policies: "vargate_policies",
   approvals: "vargate_approvals",
   credentials: "vargate_credentials",
+  checkpoints: "vargate_checkpoints",
 } as const;
 
 /** Kysely's migrator bookkeeping tables, renamed so they never collide with the application's own migrations. */
@@ -196,6 +197,21 @@ export interface VargateCredentialsTable {
   updated_at: string;
 }
 
+/**
+ * `vargate_checkpoints`: signed Merkle checkpoints of each tenant's audit chain, keyed by `(tenant_id, tree_size)`.
+ * Added by `0004_checkpoints`.
+ */
+export interface VargateCheckpointsTable {
+  tenant_id: string;
+  tree_size: BigIntColumn;
+  /** Lowercase hex of the RFC 9162 root hash. */
+  root_hash: string;
+  timestamp: string;
+  key_id: string;
+  /** Base64 Ed25519 signature. */
+  signature: string;
+}
+
 /** The Kysely database type of vargate's tables, for applications that query them directly (read-only!). */
 export interface VargateDatabase {
   vargate_tenants: VargateTenantsTable;
@@ -209,4 +225,5 @@ export interface VargateDatabase {
   vargate_policies: VargatePoliciesTable;
   vargate_approvals: VargateApprovalsTable;
   vargate_credentials: VargateCredentialsTable;
+  vargate_checkpoints: VargateCheckpointsTable;
 }

@@ -3,6 +3,7 @@ import { GENESIS_HASH } from "../../audit/chain.js";
 import { ConfigError, VargateError } from "../../errors.js";
 import type { VargateStorage } from "../port.js";
 import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
+import { checkpointStore } from "./checkpoints.js";
 import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, policyStore } from "./governance.js";
 import { migrateVargate } from "./migrations.js";
@@ -420,5 +421,6 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     policies: policyStore({ runner, dialect, name, audited }),
     approvals: approvalStore({ runner, dialect, name, audited }),
     credentials: credentialStore({ runner, dialect, name, audited }),
+    checkpoints: checkpointStore({ runner, dialect }),
   };
 }
