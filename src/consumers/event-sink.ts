@@ -19,6 +19,9 @@ import type { SessionRecord } from "../sessions/types.js";
 import type { UpstreamEvent } from "../upstream/port.js";
 import { interpretEvent } from "./observe.js";
 
+/** The finding recorded when a governed tool was used on the stream without a governed decision. */
+export const UNMATCHED_GOVERNED_USE = "governed_call_without_decision";
+
 /** What the sink needs from the rest of the governor. */
 export interface EventSinkDeps {
   context: GovernorContext;
@@ -64,8 +67,7 @@ export class SessionEventSink {
       const use = this.#governedUses.get(event.mcp_tool_use_id);
       if (use) {
         this.#governedUses.delete(event.mcp_tool_use_id);
-        await this.#matchGovernedUse(event.mcp_tool_use_id, use);
-        return false;
+        return this.#matchGovernedUse(event.mcp_tool_use_id, use);
       }
     }
 
@@ -111,20 +113,23 @@ export class SessionEventSink {
    * Matches a use of a governed tool seen on the stream to the governed record of the MCP call, in order. A use
    * with no decision (the call never reached the governor) is recorded as an observed finding.
    */
-  async #matchGovernedUse(eventId: string, use: { tool: string; input: JsonValue }): Promise<void> {
+  async #matchGovernedUse(eventId: string, use: { tool: string; input: JsonValue }): Promise<boolean> {
     const { storage, ids, clock } = this.#deps.context;
     const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
     const wanted = canonicalJson(use.input);
-    const match = records.find(
+    const candidates = records.filter(
       (record) =>
-        record.source === "mcp_governed" &&
-        record.tool === use.tool &&
-        !this.#matchedActions.has(record.action_id) &&
-        canonicalJson((record.input as { input?: JsonValue } | null)?.input ?? null) === wanted,
+        record.source === "mcp_governed" && record.tool === use.tool && !this.#matchedActions.has(record.action_id),
     );
+    // Exact input first; else the oldest unmatched call of the tool, since the governor stores the input as the
+    // tool's schema parsed it (defaults filled, unknown keys dropped), which can differ from what the agent sent.
+    const match =
+      candidates.find(
+        (record) => canonicalJson((record.input as { input?: JsonValue } | null)?.input ?? null) === wanted,
+      ) ?? candidates[0];
     if (match) {
       this.#matchedActions.add(match.action_id);
-      return;
+      return false;
     }
     await storage.audit.appendEvents(this.#session.tenant_id, [
       {
@@ -138,12 +143,18 @@ export class SessionEventSink {
         method: "mcp_call",
         decision: "observed",
         severity: "high",
-        violations: ["governed_call_without_decision"],
+        violations: [UNMATCHED_GOVERNED_USE],
         input: use.input,
         policy_version: null,
         requested_at: timestamp(clock),
       },
     ]);
+    // A call that bypassed the governor counts towards the anomaly score like any other finding.
+    const policy = await this.#deps.policies.active(this.#session.tenant_id);
+    return this.#raiseScore(
+      [{ rule: UNMATCHED_GOVERNED_USE, severity: "high", detail: `${use.tool} was used without a decision` }],
+      policy.anomalyThreshold,
+    );
   }
 
   #builtinApproval(entry: AuditEntry, event: UpstreamEvent): ApprovalRecord {

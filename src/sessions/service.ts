@@ -39,6 +39,8 @@ export interface SessionOptions {
 }
 
 export interface SessionHooks {
+  /** The tenant's active policy: built-in tools it forbids outright are disabled on new sessions. */
+  policyFor(tenantId: string): Promise<{ compiled: { forbidsTool(tool: string): boolean } }>;
   /** A session became active: attach its consumer. */
   onActivated(session: SessionRecord): void;
   /** A session ended: stop its consumer. */
@@ -80,6 +82,7 @@ export class Sessions {
     const tenant = await storage.tenants.get(tenantId);
     if (!tenant) throw new VargateError("TENANT_NOT_FOUND");
 
+    const policy = await this.#hooks.policyFor(tenantId);
     const sessionHours = Math.min(config.max_session_hours, tenant.max_session_hours);
     const template = this.#options.governanceTemplate?.(tenant) ?? tenant.governance_prompt_template;
     const governance = renderGovernanceInstructions({ tenant, config, sessionHours, template });
@@ -122,6 +125,7 @@ export class Sessions {
         mcpToken,
         environmentId: body.environment_id ?? null,
         metadata: body.metadata,
+        forbiddenTools: (tool) => policy.compiled.forbidsTool(tool),
       });
       vaultId = provisioned.vaultId;
       const audit = controlPlaneEntry(this.#context, {

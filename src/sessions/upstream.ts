@@ -17,6 +17,8 @@ export interface ProvisionRequest {
   mcpToken: string;
   environmentId: string | null;
   metadata: Record<string, string>;
+  /** Built-in tools the tenant policy forbids outright; they are disabled upstream. */
+  forbiddenTools: (tool: string) => boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export class SessionUpstream {
           systemPrompt: request.systemPrompt,
           mcpServerUrl: request.mcpServerUrl,
           vaultId: vault.id,
+          forbiddenTools: request.forbiddenTools,
           metadata: { ...request.metadata, vargate_session: session.id },
         }),
       );
@@ -87,7 +90,7 @@ export class SessionUpstream {
   }
 
   /**
-   * Stops an ended session upstream: `user.interrupt`, archive, and the vault deleted. Governance has already
+   * Stops an ended session upstream: `user.interrupt`, then archive and delete the vault. Governance has already
    * stopped (the session is ended in storage), so failures are logged and recorded, not thrown.
    */
   async stop(session: SessionRecord, effects: { archive?: boolean; interrupt?: boolean }): Promise<void> {
@@ -105,7 +108,11 @@ export class SessionUpstream {
         failures.push(`archive: ${describe(error)}`);
       });
     }
-    if (session.upstream_vault_id) await upstream.deleteVault(session.upstream_vault_id).catch(() => {});
+    // Without an archive the platform could still call: keep the credential so those calls reach the governor,
+    // which denies and audits them, instead of failing unseen.
+    if (effects.archive && session.upstream_vault_id) {
+      await upstream.deleteVault(session.upstream_vault_id).catch(() => {});
+    }
     if (failures.length === 0) return;
     this.#context.logger.error("Upstream stop failed", { session_id: session.id, failures });
     await this.#context.storage.audit

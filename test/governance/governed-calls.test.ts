@@ -211,6 +211,52 @@ describe("governed tool calls through the real MCP client", () => {
     expect(observed?.violations.length).toBeGreaterThan(0);
     const interrupt = trail.find((r) => r.method === "interrupt_session");
     expect(interrupt?.input).toMatchObject({ auto_triggered: true });
-    expect(harness.fake.session(upstreamId)?.received.map((e) => e.type)).toContain("user.interrupt");
+    // Storage flips first (governance stops at once); the platform hears about it right after.
+    await harness.fake.waitForEvent(upstreamId, "user.interrupt");
+  });
+});
+
+describe("tenant policy at the session boundary", () => {
+  it("disables a built-in tool the tenant policy forbids outright, and applies code rules", async () => {
+    harness = await startGovernance({
+      codeRules: [
+        {
+          id: "no-weekend-crm",
+          evaluate: (input) =>
+            input.tool === "crm_lookup" && (input.input as { customer_id?: string }).customer_id === "vip"
+              ? { effect: "deny", severity: "critical", message: "VIP records are off limits" }
+              : null,
+        },
+      ],
+    });
+    await harness.governor.policy.put(harness.tenantId, {
+      rules: [{ id: "no-bash", when: { tool: "bash" }, effect: "deny", severity: "high", message: "No shell" }],
+    });
+    const { upstreamId } = await session({ go: [call("crm_lookup", { customer_id: "vip" })] });
+    const agent = harness.fake.session(upstreamId)?.session.agent as {
+      tools: { type: string; configs: { name: string; enabled: boolean }[] }[];
+    };
+    const builtins = agent.tools.find((tool) => tool.type === "agent_toolset_20260401");
+    expect(builtins?.configs.find((c) => c.name === "bash")?.enabled).toBe(false);
+    expect(builtins?.configs.find((c) => c.name === "read")?.enabled).toBe(true);
+
+    await turn(upstreamId, "go");
+    const [result] = mcpResults(harness.fake, upstreamId);
+    expect(result?.is_error).toBe(true);
+    expect(result?.text).toContain("VIP records are off limits");
+    expect(harness.target.requests).toHaveLength(0);
+  });
+
+  it("denies every call of a session that has ended", async () => {
+    harness = await startGovernance({ sessions: { archiveOnInterrupt: false } });
+    const { created, upstreamId } = await session({ go: [call("crm_lookup", { customer_id: "1" })] });
+    await harness.governor.sessions.interrupt(harness.tenantId, created.session_id, { reason: "stop" });
+    await turn(upstreamId, "go");
+    const [result] = mcpResults(harness.fake, upstreamId);
+    expect(result?.is_error).toBe(true);
+    expect(result?.text).toContain("Session is not active (status: interrupted)");
+    expect(harness.target.requests).toHaveLength(0);
+    const governed = (await governedRecords()).filter((r) => r.source === "mcp_governed");
+    expect(governed.map((r) => r.decision)).toEqual(["deny"]);
   });
 });

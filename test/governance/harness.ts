@@ -115,12 +115,12 @@ export async function startGovernance(overrides: Partial<VargateGovernorOptions>
     storage,
     logger,
     upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
-    sessions: { publicUrl: url },
     consumers: { leaseMs: 1_000, initialBackoffMs: 5, maxBackoffMs: 50 },
     tools: governedTools(target.url),
     credentialStore: undefined,
     governedCalls: { approvalWaitMs: 100, approvalPollMs: 10 },
     ...overrides,
+    sessions: { publicUrl: url, ...overrides.sessions },
   });
   handler = toNodeHandler(governor);
   process.env.VARGATE_CREDENTIAL_KEY ??= "a".repeat(64);
