@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEntry } from "../../src/audit/types.js";
+import { VargateGovernor } from "../../src/governor.js";
+import type { EvaluationInput } from "../../src/policy/evaluate.js";
+import { memoryStorage } from "../../src/storage/memory.js";
+
+const RECORDS = 100_000;
+const BATCH = 2000;
+
+describe("replay at scale", () => {
+  it("replays 100,000 governed records of one session, and the tenant's newest 100,000", async () => {
+    const governor = new VargateGovernor({ storage: memoryStorage() });
+    await governor.migrate();
+    const { tenant } = await governor.tenants.create({ tenant_id: "scale" });
+    const agent = await governor.agents.create(tenant.tenant_id, {
+      name: "bulk",
+      allowed_tools: ["create_transfer"],
+      require_human_approval: [],
+    });
+    const sessionId = "vs-00000000000000aa";
+    await governor.storage.sessions.reserve(
+      {
+        id: sessionId,
+        tenant_id: tenant.tenant_id,
+        agent_id: agent.id,
+        agent_version: agent.version,
+        status: "pending",
+        anthropic_session_id: null,
+        environment_id: null,
+        upstream_vault_id: null,
+        system_prompt_hash: "0".repeat(64),
+        mcp_token_hash: "1".repeat(64),
+        metadata: {},
+        max_session_hours: 8,
+        created_at: new Date().toISOString(),
+        ended_at: null,
+        end_reason: null,
+      },
+      { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
+    );
+    await governor.storage.sessions.activate(
+      tenant.tenant_id,
+      sessionId,
+      { anthropic_session_id: "sess_1", environment_id: null, upstream_vault_id: null },
+      {
+        action_id: "10000000-0000-4000-8000-000000000000",
+        session_id: sessionId,
+        agent_id: agent.id,
+        event_id: null,
+        actor: null,
+        source: "control_plane",
+        tool: "control_plane",
+        method: "create_session",
+        decision: "allow",
+        severity: "none",
+        violations: [],
+        input: {},
+        policy_version: null,
+        requested_at: new Date().toISOString(),
+      },
+    );
+    for (let start = 0; start < RECORDS; start += BATCH) {
+      const entries: AuditEntry[] = [];
+      for (let i = start; i < start + BATCH; i++) {
+        const input: EvaluationInput = {
+          tenant_id: tenant.tenant_id,
+          tool: "create_transfer",
+          input: { amount: i % 200, to: "acct" },
+          agent: { id: agent.id, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
+          session: { id: sessionId },
+          now: "2026-04-11T14:30:00.000Z",
+          counters: { session: { create_transfer: i }, agent_24h: { create_transfer: i } },
+        };
+        entries.push({
+          action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
+          session_id: sessionId,
+          agent_id: agent.id,
+          event_id: null,
+          actor: null,
+          source: "mcp_governed",
+          tool: "create_transfer",
+          method: "tools/call",
+          decision: "allow",
+          severity: "none",
+          violations: [],
+          input,
+          policy_version: null,
+          requested_at: "2026-04-11T14:30:00.000Z",
+        });
+      }
+      await governor.storage.audit.append(tenant.tenant_id, entries);
+    }
+    const candidate = {
+      rules: [
+        {
+          id: "over-100",
+          when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 100 }] },
+          effect: "deny",
+          severity: "high",
+          message: "Transfers over 100 are denied",
+        },
+      ],
+    };
+    // amount = i % 200 > 100 for 99 of every 200 records.
+    const expectedChanged = (RECORDS / 200) * 99;
+    const session = await governor.replay.session(tenant.tenant_id, sessionId, { policy: candidate });
+    expect(session).toMatchObject({ total_replayed: RECORDS, changed: expectedChanged });
+    const tenantWide = await governor.replay.tenant(tenant.tenant_id, { policy: candidate, limit: RECORDS });
+    expect(tenantWide).toMatchObject({ total_replayed: RECORDS, changed: expectedChanged });
+    expect(tenantWide.changes[0]?.action_id).toBe(session.changes[0]?.action_id);
+  }, 120_000);
+});
