@@ -12,6 +12,8 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Where `vargate serve` logs. @default consoleLogger (JSON lines on stderr) */
   logger?: Logger;
+  /** Reads all of standard input (secrets are read from here, never from arguments). */
+  readStdin?: () => Promise<string>;
 }
 
 /** Exit codes: 0 success, 1 failure (broken chain, duplicate tenant, database down), 2 usage error. */

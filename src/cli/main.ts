@@ -19,6 +19,11 @@ void run(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   signal: controller.signal,
+  readStdin: async () => {
+    let text = "";
+    for await (const chunk of process.stdin) text += chunk;
+    return text;
+  },
 }).then((exitCode) => {
   // Exit once stdout has drained, so piped output is never cut short.
   process.stdout.write("", () => process.exit(exitCode));

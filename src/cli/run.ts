@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { isVargateError, ValidationError } from "../errors.js";
 import { verifyAudit } from "./audit.js";
+import { listCredentials, setCredential } from "./credentials.js";
 import { databaseSecrets, resolveDatabaseUrl } from "./database.js";
 import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Redact, redactor } from "./io.js";
 import { DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from "./serve.js";
@@ -98,6 +99,31 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
     .action(async (tenantId: string, options: { name?: string; database?: string }) => {
       state.secrets.push(...databaseSecrets(resolveDatabaseUrl(options, io)));
       state.exitCode = await createTenant(tenantId, options, io);
+    });
+
+  const credentials = program
+    .command("credentials")
+    .description("manage brokered credentials (encrypted with VARGATE_CREDENTIAL_KEY)");
+  credentials
+    .command("set")
+    .description(
+      'store a credential read from standard input, e.g. printf %s "$TOKEN" | vargate credentials set acme crm',
+    )
+    .argument("<tenant_id>", "the tenant")
+    .argument("<name>", "the credential name tools ask for")
+    .addOption(databaseOption())
+    .action(async (tenantId: string, name: string, options: { database?: string }) => {
+      state.secrets.push(...databaseSecrets(resolveDatabaseUrl(options, io)), io.env.VARGATE_CREDENTIAL_KEY);
+      state.exitCode = await setCredential(tenantId, name, options, io);
+    });
+  credentials
+    .command("list")
+    .description("print the tenant's credential names as JSON (never the secrets)")
+    .argument("<tenant_id>", "the tenant")
+    .addOption(databaseOption())
+    .action(async (tenantId: string, options: { database?: string }) => {
+      state.secrets.push(...databaseSecrets(resolveDatabaseUrl(options, io)));
+      state.exitCode = await listCredentials(tenantId, options, io);
     });
 
   const audit = program.command("audit").description("inspect the tamper-evident audit log");
