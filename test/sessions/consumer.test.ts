@@ -86,7 +86,7 @@ describe("the session consumer", () => {
     expect(new Set(commands).size).toBe(1000);
     expect(new Set(records.map((r) => r.event_id)).size).toBe(1000);
     expect((await restarted.audit.verify(tenantId)).valid).toBe(true);
-  });
+  }, 180_000);
 
   it("marks the session completed when the upstream terminates it, and failed on a terminal error", async () => {
     harness = await startSessionHarness();
