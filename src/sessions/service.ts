@@ -362,12 +362,21 @@ export class Sessions {
       tenantId,
       sessions.map((session) => session.id),
     );
-    const pending = await this.#context.storage.approvals.list(tenantId, { status: "pending", limit: 10_000 });
-    return (sessionId: string) =>
-      sessionTotals(
-        rows.filter((row) => row.session_id === sessionId),
-        pending.filter((approval) => approval.session_id === sessionId).length,
-      );
+    const approvals = await Promise.all(
+      sessions.map((session) =>
+        this.#context.storage.approvals.list(tenantId, { session_id: session.id, limit: 10_000 }),
+      ),
+    );
+    const bySession = new Map(sessions.map((session, index) => [session.id, approvals[index] ?? []]));
+    return (sessionId: string) => {
+      const mine = bySession.get(sessionId) ?? [];
+      return sessionTotals({
+        rows: rows.filter((row) => row.session_id === sessionId),
+        pendingApprovals: mine.filter((approval) => approval.status === "pending").length,
+        decidedApprovals: mine.filter((approval) => approval.status === "approved" || approval.status === "rejected")
+          .length,
+      });
+    };
   }
 
   #requirePublicUrl(): string {

@@ -50,6 +50,8 @@ export interface SessionRecordCount {
   source: string;
   decision: string;
   count: number;
+  /** How many of them have a severity other than `none` (findings: violations, anomalies). */
+  flagged: number;
 }
 
 /** A session's stream consumer: its lease, its persisted cursor and its progress. */

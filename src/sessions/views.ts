@@ -23,6 +23,10 @@ export interface SessionStatusView {
   total_observed_calls: number;
   total_denied: number;
   total_pending: number;
+  /** Approvals and rejections decided by a human (extension). */
+  approvals_used: number;
+  /** Observed tool uses with an anomaly finding (extension). */
+  anomalies_detected: number;
   system_prompt_hash: string;
   created_at: string;
   ended_at: string | null;
@@ -39,17 +43,26 @@ export interface InterruptResult {
   audit_action_id: string;
 }
 
-/** Live totals from a session's record counts (DESIGN §3: counts come from the audit log). */
-export function sessionTotals(rows: readonly SessionRecordCount[], pendingApprovals: number) {
+/** What the live totals are computed from: the session's record counts and its approvals. */
+export interface SessionCountInputs {
+  rows: readonly SessionRecordCount[];
+  pendingApprovals: number;
+  decidedApprovals: number;
+}
+
+/** Live totals (DESIGN §3: counts come from the audit log and the approval queue, never a cache). */
+export function sessionTotals({ rows, pendingApprovals, decidedApprovals }: SessionCountInputs) {
   let governed = 0;
   let observed = 0;
   let denied = 0;
+  let anomalies = 0;
   for (const row of rows) {
     if (row.source === "mcp_governed") {
       governed += row.count;
       if (row.decision === "deny") denied += row.count;
     } else if (row.source === "mcp_observed") {
       observed += row.count;
+      anomalies += row.flagged;
     }
   }
   return {
@@ -57,5 +70,7 @@ export function sessionTotals(rows: readonly SessionRecordCount[], pendingApprov
     total_observed_calls: observed,
     total_denied: denied,
     total_pending: pendingApprovals,
+    approvals_used: decidedApprovals,
+    anomalies_detected: anomalies,
   };
 }

@@ -248,14 +248,18 @@ export function memoryStorage(): VargateStorage {
         for (const record of chains.get(tenantId)?.records ?? []) {
           if (record.session_id === null || !wanted.has(record.session_id)) continue;
           const key = `${record.session_id}\u0000${record.source}\u0000${record.decision}`;
+          const flagged = record.severity === "none" ? 0 : 1;
           const count = counts.get(key);
-          if (count) count.count += 1;
-          else {
+          if (count) {
+            count.count += 1;
+            count.flagged += flagged;
+          } else {
             counts.set(key, {
               session_id: record.session_id,
               source: record.source,
               decision: record.decision,
               count: 1,
+              flagged,
             });
           }
         }

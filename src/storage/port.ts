@@ -148,7 +148,10 @@ export interface AuditStore {
    * (see docs), so this never touches the chain. Single statement. Returns whether a record matched.
    */
   setResult(tenantId: string, sessionId: string, eventId: string, result: AuditResult): Promise<boolean>;
-  /** Record counts of the given sessions, grouped by session, source and decision. Single read. */
+  /**
+   * Record counts of the given sessions, grouped by session, source and decision, each with how many have a
+   * severity other than `none`. Single read.
+   */
   countBySession(tenantId: string, sessionIds: readonly string[]): Promise<SessionRecordCount[]>;
   /**
    * How many records of `source` each tool has, among the tenant's records matching every given filter:

@@ -151,6 +151,8 @@ describe("approvals and policy over HTTP", () => {
       total_observed_calls: 2,
       total_denied: 1,
       total_pending: 1,
+      approvals_used: 0,
+      anomalies_detected: 0,
     });
   });
 

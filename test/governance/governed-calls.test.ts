@@ -136,6 +136,12 @@ describe("governed tool calls through the real MCP client", () => {
 
     const methods = (await governedRecords()).map((r) => r.method);
     expect(methods.filter((m) => m === "approve_action")).toHaveLength(1);
+    const sessionId = (await harness.governor.sessions.list(harness.tenantId))[0]?.id as string;
+    expect(await harness.governor.sessions.get(harness.tenantId, sessionId)).toMatchObject({
+      total_governed_calls: 1,
+      total_pending: 0,
+      approvals_used: 1,
+    });
   });
 
   it("refuses a queued call after rejection or expiry", async () => {
@@ -209,6 +215,9 @@ describe("governed tool calls through the real MCP client", () => {
     const observed = trail.find((r) => r.source === "mcp_observed");
     expect(observed?.severity).toBe("critical");
     expect(observed?.violations.length).toBeGreaterThan(0);
+    expect(await harness.governor.sessions.get(harness.tenantId, created.session_id)).toMatchObject({
+      anomalies_detected: 1,
+    });
     const interrupt = trail.find((r) => r.method === "interrupt_session");
     expect(interrupt?.input).toMatchObject({ auto_triggered: true });
     // Storage flips first (governance stops at once); the platform hears about it right after.

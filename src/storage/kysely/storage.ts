@@ -362,7 +362,13 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           for (let start = 0; start < ids.length; start += IN_CHUNK) {
             const rows = await db
               .selectFrom(T.auditLog)
-              .select(["session_id", "source", "decision", (eb) => eb.fn.countAll().as("count")])
+              .select((eb) => [
+                "session_id",
+                "source",
+                "decision",
+                eb.fn.countAll().as("count"),
+                eb.fn.sum(eb.case().when("severity", "<>", "none").then(1).else(0).end()).as("flagged"),
+              ])
               .where("tenant_id", "=", tenantId)
               .where("session_id", "in", ids.slice(start, start + IN_CHUNK))
               .groupBy(["session_id", "source", "decision"])
@@ -373,6 +379,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
                 source: row.source,
                 decision: row.decision,
                 count: toNumber(row.count as number | string | bigint),
+                flagged: toNumber((row.flagged ?? 0) as number | string | bigint),
               });
             }
           }

@@ -152,7 +152,7 @@ export function describeAuditEvents(ctx: SuiteContext): void {
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 2 });
     });
 
-    it("countBySession counts a tenant's records by session, source and decision", async () => {
+    it("countBySession counts a tenant's records by session, source and decision, with findings", async () => {
       const storage = ctx.storage();
       const id = uid("t");
       const [a, b, c] = [uid("vs"), uid("vs"), uid("vs")];
@@ -160,12 +160,12 @@ export function describeAuditEvents(ctx: SuiteContext): void {
         entry({ session_id: session, source: "mcp_governed", decision });
       await storage.audit.append(id, [
         governed(a, "allow"),
-        governed(a, "deny"),
+        { ...governed(a, "deny"), severity: "high" },
         governed(a, "allow"),
-        governed(a, "requires_human"),
+        { ...governed(a, "requires_human"), severity: "medium" },
         observed(a, null),
         entry({ session_id: a }),
-        observed(b, "sevt_1"),
+        { ...observed(b, "sevt_1"), severity: "critical" },
         observed(b, "sevt_2"),
         observed(b, "sevt_3"),
         governed(c, "deny"),
@@ -175,12 +175,12 @@ export function describeAuditEvents(ctx: SuiteContext): void {
       const counts = await storage.audit.countBySession(id, [a, b, uid("vs")]);
       expect(byKey(counts)).toEqual(
         byKey([
-          { session_id: a, source: "mcp_governed", decision: "allow", count: 2 },
-          { session_id: a, source: "mcp_governed", decision: "deny", count: 1 },
-          { session_id: a, source: "mcp_governed", decision: "requires_human", count: 1 },
-          { session_id: a, source: "mcp_observed", decision: "observed", count: 1 },
-          { session_id: a, source: "control_plane", decision: "allow", count: 1 },
-          { session_id: b, source: "mcp_observed", decision: "observed", count: 3 },
+          { session_id: a, source: "mcp_governed", decision: "allow", count: 2, flagged: 0 },
+          { session_id: a, source: "mcp_governed", decision: "deny", count: 1, flagged: 1 },
+          { session_id: a, source: "mcp_governed", decision: "requires_human", count: 1, flagged: 1 },
+          { session_id: a, source: "mcp_observed", decision: "observed", count: 1, flagged: 0 },
+          { session_id: a, source: "control_plane", decision: "allow", count: 1, flagged: 0 },
+          { session_id: b, source: "mcp_observed", decision: "observed", count: 3, flagged: 1 },
         ]),
       );
       expect(await storage.audit.countBySession(id, [])).toEqual([]);
