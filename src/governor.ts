@@ -2,6 +2,7 @@ import { AgentConfigs } from "./agents/service.js";
 import { Approvals } from "./approvals/service.js";
 import { AuditLog } from "./audit/service.js";
 import { Authenticator, type AuthOptions, type Identity } from "./auth/authenticate.js";
+import { type CheckpointOptions, Checkpoints } from "./checkpoints/service.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type ConsumerOptions, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
 import { SessionEventSink } from "./consumers/event-sink.js";
@@ -54,6 +55,8 @@ export interface VargateGovernorOptions {
   credentialStore?: CredentialStore;
   /** Approval timing and the tool result cap; see `GovernedCallOptions`. */
   governedCalls?: Partial<GovernedCallOptions>;
+  /** Signed Merkle checkpoints of the audit log: the signing key, the schedule and the witness hook. */
+  checkpoints?: CheckpointOptions;
 }
 
 /**
@@ -66,6 +69,7 @@ export class VargateGovernor {
   readonly tenants: Tenants;
   readonly agents: AgentConfigs;
   readonly audit: AuditLog;
+  readonly checkpoints: Checkpoints;
   readonly sessions: Sessions;
   readonly policy: TenantPolicies;
   readonly approvals: Approvals;
@@ -80,6 +84,7 @@ export class VargateGovernor {
   readonly #consumers: ConsumerSupervisor | undefined;
   readonly #durationCheckIntervalMs: number;
   #durationTimer: NodeJS.Timeout | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(options: VargateGovernorOptions) {
     if (!options || typeof options !== "object") throw new ConfigError("options: expected an object");
@@ -97,6 +102,7 @@ export class VargateGovernor {
     this.tenants = new Tenants(context);
     this.agents = new AgentConfigs(context);
     this.audit = new AuditLog(context);
+    this.checkpoints = new Checkpoints(context, options.checkpoints);
     this.#authenticator = new Authenticator(context, options.auth);
     this.#durationCheckIntervalMs = options.durationCheckIntervalMs ?? 30_000;
 
@@ -152,7 +158,8 @@ export class VargateGovernor {
 
   /**
    * Starts background work: consumers for every active session this instance can lease (including sessions a
-   * stopped instance left behind) and the session-duration check. Call once after `migrate()`.
+   * stopped instance left behind), the session-duration check and scheduled audit checkpoints. Call once after
+   * `migrate()`.
    */
   start(): void {
     this.#consumers?.start();
@@ -165,12 +172,29 @@ export class VargateGovernor {
       });
     }, this.#durationCheckIntervalMs);
     this.#durationTimer.unref?.();
+    this.#startCheckpoints();
+  }
+
+  // Scheduled checkpoints: every `checkPeriodMs`, of the tenants that are due (see `Checkpoints.runDue`).
+  #startCheckpoints(): void {
+    const period = this.checkpoints.checkPeriodMs;
+    if (this.#checkpointTimer || period === 0) return;
+    this.#checkpointTimer = setInterval(() => {
+      this.checkpoints.runDue().catch((error: unknown) => {
+        this.logger.error("Scheduled checkpoints failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+    }, period);
+    this.#checkpointTimer.unref?.();
   }
 
   /** Stops background work and releases consumer leases, so another instance can take over at once. */
   async stop(): Promise<void> {
     clearInterval(this.#durationTimer);
     this.#durationTimer = undefined;
+    clearInterval(this.#checkpointTimer);
+    this.#checkpointTimer = undefined;
     await this.#consumers?.stop();
   }
 

@@ -1,5 +1,11 @@
 import * as z from "zod";
 import type { Identity } from "../auth/authenticate.js";
+import {
+  consistencyProofQuerySchema,
+  inclusionProofQuerySchema,
+  listCheckpointsQuerySchema,
+} from "../checkpoints/schema.js";
+import { VargateError } from "../errors.js";
 import type { VargateGovernor } from "../governor.js";
 import { mcpRoutes } from "../mcp/routes.js";
 import { replayBodySchema, replayOptionsFromBody } from "../replay/routes.js";
@@ -188,5 +194,55 @@ export const routes: readonly Route[] = [
     path: "/managed/audit/verify",
     summary: "Verify the tenant's audit hash chain",
     handle: ({ governor, identity }) => governor.audit.verify(identity.tenantId),
+  },
+  {
+    method: "POST",
+    path: "/managed/checkpoints",
+    summary: "Take a signed Merkle checkpoint of the tenant's audit chain now",
+    handle: ({ governor, identity }) => governor.checkpoints.create(identity.tenantId),
+  },
+  {
+    method: "GET",
+    path: "/managed/checkpoints",
+    summary: "The tenant's checkpoints, largest tree first",
+    handle: async ({ governor, identity, query }) => {
+      const { limit } = parseInput(listCheckpointsQuerySchema, Object.fromEntries(query), "query");
+      const checkpoints = await governor.checkpoints.list(identity.tenantId, { limit });
+      return { checkpoints, count: checkpoints.length };
+    },
+  },
+  {
+    method: "GET",
+    path: "/managed/checkpoints/latest",
+    summary: "The tenant's latest checkpoint",
+    handle: async ({ governor, identity }) => {
+      const latest = await governor.checkpoints.latest(identity.tenantId);
+      if (!latest) throw new VargateError("NOT_FOUND", "No checkpoint yet");
+      return latest;
+    },
+  },
+  {
+    method: "GET",
+    path: "/managed/checkpoints/public-key",
+    summary: "The Ed25519 public key that signs the tenant's checkpoints",
+    handle: ({ governor, identity }) => governor.checkpoints.publicKey(identity.tenantId),
+  },
+  {
+    method: "GET",
+    path: "/managed/audit/proofs/inclusion",
+    summary: "Inclusion proof of an audit record in a checkpoint (default: the latest)",
+    handle: ({ governor, identity, query }) => {
+      const { seq, tree_size } = parseInput(inclusionProofQuerySchema, Object.fromEntries(query), "query");
+      return governor.checkpoints.inclusionProof(identity.tenantId, seq, tree_size);
+    },
+  },
+  {
+    method: "GET",
+    path: "/managed/audit/proofs/consistency",
+    summary: "Consistency proof between two checkpoints (`to` defaults to the latest)",
+    handle: ({ governor, identity, query }) => {
+      const { from, to } = parseInput(consistencyProofQuerySchema, Object.fromEntries(query), "query");
+      return governor.checkpoints.consistencyProof(identity.tenantId, from, to);
+    },
   },
 ];

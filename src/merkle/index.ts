@@ -62,6 +62,7 @@ export class LeafHashes {
 
   /** The leaf hash at `index`, as hex. */
   hex(index: number): string {
+    if (!isIndex(index) || index >= this.#size) throw new RangeError(`hex: ${index} is outside 0..${this.#size - 1}`);
     return this.view(0, this.#size)
       .subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE)
       .toString("hex");
@@ -70,6 +71,15 @@ export class LeafHashes {
   /** The packed hashes of leaves `[start, end)`, without copying. */
   view(start: number, end: number): Buffer {
     return this.#buffer.subarray(start * HASH_SIZE, end * HASH_SIZE);
+  }
+
+  /** A copy of the first `size` leaf hashes. */
+  prefix(size: number): LeafHashes {
+    if (!isIndex(size) || size > this.#size) throw new RangeError(`prefix: ${size} is outside 0..${this.#size}`);
+    const copy = new LeafHashes(size);
+    this.view(0, size).copy(copy.#buffer, 0);
+    copy.#size = size;
+    return copy;
   }
 
   /** Packs a list of leaf hashes. */
