@@ -30,6 +30,24 @@ export type {
   Severity,
 } from "./audit/types.js";
 export type { AuthOptions, Identity, JwtOptions } from "./auth/authenticate.js";
+export {
+  CHECKPOINT_SIGNATURE_CONTEXT,
+  type CheckpointBody,
+  type CheckpointOptions,
+  type CheckpointPublicKey,
+  type CheckpointRecord,
+  type Checkpoints,
+  type ConsistencyProofView,
+  checkpointKeyId,
+  checkpointSigningBytes,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  exportPublicKey,
+  type InclusionProofView,
+  signCheckpoint,
+  signMessage,
+  verifyCheckpointSignature,
+  verifySignature,
+} from "./checkpoints/index.js";
 export { type Clock, systemClock } from "./clock.js";
 export type { ConsumerOptions } from "./consumers/consumer.js";
 export type { ConsumerView } from "./consumers/supervisor.js";
@@ -67,6 +85,7 @@ export { type IdGenerator, randomIds } from "./ids.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export { consoleLogger, type Logger, silentLogger } from "./logger.js";
 export * from "./mcp/index.js";
+export * from "./merkle/index.js";
 export * from "./policy/index.js";
 export type { PolicyRecord } from "./policy/record.js";
 export type { ActivePolicy, PolicyView, TenantPolicies } from "./policy/service.js";
