@@ -1,6 +1,7 @@
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { ConfigError, VargateError } from "../../errors.js";
+import type { AuditResult } from "../../sessions/types.js";
 import type { VargateStorage } from "../port.js";
 import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
 import { checkpointStore } from "./checkpoints.js";
@@ -20,7 +21,7 @@ import {
   tenantToRow,
   toNumber,
 } from "./rows.js";
-import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
 
@@ -334,26 +335,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setResult(tenantId, sessionId, eventId, result) {
-        return runner.run("audit.setResult", async (db) => {
-          const updated = await db
-            .updateTable(T.auditLog)
-            .set({ result: resultToText(result) })
-            .where("tenant_id", "=", tenantId)
-            .where("session_id", "=", sessionId)
-            .where("event_id", "=", eventId)
-            .executeTakeFirst();
-          if (Number(updated.numUpdatedRows) > 0) return true;
-          // A MySQL connection without the FOUND_ROWS flag counts changed rows, not matched ones: writing the
-          // result a record already has reports 0. Only then, look.
-          const row = await db
-            .selectFrom(T.auditLog)
-            .select("seq")
-            .where("tenant_id", "=", tenantId)
-            .where("session_id", "=", sessionId)
-            .where("event_id", "=", eventId)
-            .executeTakeFirst();
-          return row !== undefined;
-        });
+        return runner.run("audit.setResult", (db) =>
+          setRecordResult(db, tenantId, { session_id: sessionId, event_id: eventId }, result),
+        );
       },
       countBySession(tenantId, sessionIds) {
         return runner.run("audit.countBySession", async (db) => {
@@ -402,23 +386,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setActionResult(tenantId, actionId, result) {
-        return runner.run("audit.setActionResult", async (db) => {
-          const updated = await db
-            .updateTable(T.auditLog)
-            .set({ result: resultToText(result) })
-            .where("tenant_id", "=", tenantId)
-            .where("action_id", "=", actionId)
-            .executeTakeFirst();
-          if (Number(updated.numUpdatedRows) > 0) return true;
-          // MySQL without FOUND_ROWS counts changed rows only: writing the result a record already has reports 0.
-          const row = await db
-            .selectFrom(T.auditLog)
-            .select("seq")
-            .where("tenant_id", "=", tenantId)
-            .where("action_id", "=", actionId)
-            .executeTakeFirst();
-          return row !== undefined;
-        });
+        return runner.run("audit.setActionResult", (db) =>
+          setRecordResult(db, tenantId, { action_id: actionId }, result),
+        );
       },
     },
 
@@ -430,4 +400,29 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     credentials: credentialStore({ runner, dialect, name, audited }),
     checkpoints: checkpointStore({ runner, dialect }),
   };
+}
+
+/**
+ * Sets the unhashed `result` of the record matching `key`. Returns whether one matched: a MySQL connection without
+ * the FOUND_ROWS flag counts changed rows, not matched ones, so writing the result a record already has reports 0;
+ * only then it looks.
+ */
+async function setRecordResult(
+  db: Db,
+  tenantId: string,
+  key: { session_id: string; event_id: string } | { action_id: string },
+  result: AuditResult,
+): Promise<boolean> {
+  const matches = (eb: ExpressionBuilder<VargateDatabase, typeof T.auditLog>) =>
+    eb.and([
+      eb("tenant_id", "=", tenantId),
+      ...Object.entries(key).map(([column, value]) => eb(column as "action_id", "=", value as string)),
+    ]);
+  const updated = await db
+    .updateTable(T.auditLog)
+    .set({ result: resultToText(result) })
+    .where(matches)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) return true;
+  return (await db.selectFrom(T.auditLog).select("seq").where(matches).executeTakeFirst()) !== undefined;
 }
