@@ -1,1 +1,1 @@
-export { memoryStorage } from "./memory.js";
+export { memoryStorage } from "./memory/index.js";

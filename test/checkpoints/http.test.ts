@@ -4,7 +4,7 @@ import type { CheckpointRecord } from "../../src/checkpoints/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import { createRequestHandler } from "../../src/http/handler.js";
 import { verifyConsistency, verifyInclusion } from "../../src/merkle/index.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import { grow } from "./helpers.js";
 
 async function setup() {

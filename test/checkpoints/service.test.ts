@@ -6,7 +6,7 @@ import { ConfigError } from "../../src/errors.js";
 import { VargateGovernor, type VargateGovernorOptions } from "../../src/governor.js";
 import { type Logger, silentLogger } from "../../src/logger.js";
 import { leafHash, merkleRoot, verifyConsistency, verifyInclusion } from "../../src/merkle/index.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import { manualClock } from "../sessions/harness.js";
 import { grow } from "./helpers.js";
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { toExpressRouter } from "../../src/adapters/express.js";
 import { vargateFastify } from "../../src/adapters/fastify.js";
 import { VargateGovernor } from "../../src/governor.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import { createFakePlatform, type FakePlatform } from "../../src/testing/fake-platform/index.js";
 import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 import { CRM_SECRET, governedTools, mcpResults, startTarget } from "./harness.js";

@@ -6,7 +6,7 @@ import * as z from "zod";
 import { toNodeHandler } from "../../src/adapters/node.js";
 import { VargateGovernor, type VargateGovernorOptions } from "../../src/governor.js";
 import type { Logger } from "../../src/logger.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 import { createFakePlatform, type FakePlatform } from "../../src/testing/fake-platform/index.js";
 import { defineTool } from "../../src/tools/define.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isVargateError, VargateGovernor } from "../../src/index.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 
 async function setup() {
   const governor = new VargateGovernor({ storage: memoryStorage() });

@@ -13,7 +13,7 @@ import {
   type VargateGovernorOptions,
   type VargateStorage,
 } from "../../src/index.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import type { StartServer, TestServer } from "./servers.js";
 
 export interface ContractStorage {

@@ -1,6 +1,6 @@
 // Small helpers shared by the adapter-specific HTTP tests.
 import { VargateGovernor } from "../../src/index.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 
 /** A governor on fresh memory storage with one tenant, `acme`, and its API key. */
 export async function governorWithTenant(): Promise<{ governor: VargateGovernor; apiKey: string }> {

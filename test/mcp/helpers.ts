@@ -10,7 +10,7 @@ import { VargateGovernor } from "../../src/governor.js";
 import { handleNodeRequest } from "../../src/http/node-bridge.js";
 import type { McpEndpoint } from "../../src/mcp/endpoint.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 
 export interface SeededSession {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { EvaluationInput } from "../../src/policy/evaluate.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 
 const RECORDS = 100_000;
 const BATCH = 2000;

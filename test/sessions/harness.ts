@@ -1,6 +1,6 @@
 import type { Clock } from "../../src/clock.js";
 import { VargateGovernor, type VargateGovernorOptions } from "../../src/governor.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 import { createFakePlatform, type FakePlatform } from "../../src/testing/fake-platform/index.js";
 import { anthropicUpstream } from "../../src/upstream/anthropic.js";

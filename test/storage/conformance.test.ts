@@ -1,4 +1,4 @@
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import { createTestStorage, forEachTestDatabase } from "../setup/databases.js";
 

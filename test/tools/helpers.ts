@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { encryptedCredentialStore } from "../../src/credentials/encrypted-store.js";
 import type { CredentialStore } from "../../src/credentials/store.js";
 import { VargateGovernor } from "../../src/governor.js";
-import { memoryStorage } from "../../src/storage/memory.js";
+import { memoryStorage } from "../../src/storage/memory/index.js";
 
 export interface ReceivedRequest {
   method: string;

@@ -1,0 +1,104 @@
+import { GENESIS_HASH } from "../../audit/chain.js";
+import type { SessionRecordCount } from "../../sessions/types.js";
+import type { AuditStore } from "../port.js";
+import type { MemoryState } from "./state.js";
+
+/** The audit chains; `appendNow` seals under the synchronous per-tenant lock, in memory. */
+export function memoryAuditStore(state: MemoryState): AuditStore {
+  const { chains, open, eventKey, appendNow } = state;
+  return {
+    async append(tenantId, entries) {
+      open();
+      return structuredClone(appendNow(tenantId, entries));
+    },
+    async head(tenantId) {
+      open();
+      return { ...(chains.get(tenantId)?.head ?? { seq: 0, hash: GENESIS_HASH }) };
+    },
+    async scan(tenantId, { afterSeq, limit }) {
+      open();
+      const records = chains.get(tenantId)?.records ?? [];
+      // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
+      return structuredClone(records.slice(afterSeq, afterSeq + limit));
+    },
+    async listBySession(tenantId, sessionId, { limit }) {
+      open();
+      const records = chains.get(tenantId)?.records ?? [];
+      return structuredClone(records.filter((record) => record.session_id === sessionId).slice(0, limit));
+    },
+    async get(tenantId, actionId) {
+      open();
+      const records = chains.get(tenantId)?.records ?? [];
+      return structuredClone(records.find((record) => record.action_id === actionId) ?? null);
+    },
+    async appendEvents(tenantId, entries) {
+      open();
+      const stored = new Set(
+        (chains.get(tenantId)?.records ?? [])
+          .filter((record) => record.event_id !== null)
+          .map((record) => eventKey(record.session_id, record.event_id)),
+      );
+      const fresh = entries.filter((entry) => {
+        if (entry.event_id === null) return true;
+        const key = eventKey(entry.session_id, entry.event_id);
+        if (stored.has(key)) return false;
+        stored.add(key);
+        return true;
+      });
+      return structuredClone(appendNow(tenantId, fresh));
+    },
+    async setResult(tenantId, sessionId, eventId, result) {
+      open();
+      const record = chains
+        .get(tenantId)
+        ?.records.find((candidate) => candidate.session_id === sessionId && candidate.event_id === eventId);
+      if (!record) return false;
+      record.result = structuredClone(result);
+      return true;
+    },
+    async countBySession(tenantId, sessionIds) {
+      open();
+      const wanted = new Set(sessionIds);
+      const counts = new Map<string, SessionRecordCount>();
+      for (const record of chains.get(tenantId)?.records ?? []) {
+        if (record.session_id === null || !wanted.has(record.session_id)) continue;
+        const key = `${record.session_id}\u0000${record.source}\u0000${record.decision}`;
+        const flagged = record.severity === "none" ? 0 : 1;
+        const count = counts.get(key);
+        if (count) {
+          count.count += 1;
+          count.flagged += flagged;
+        } else {
+          counts.set(key, {
+            session_id: record.session_id,
+            source: record.source,
+            decision: record.decision,
+            count: 1,
+            flagged,
+          });
+        }
+      }
+      return [...counts.values()];
+    },
+    async countByTool(tenantId, filter) {
+      open();
+      // A Map, then own properties: a tool called `__proto__` must stay a count.
+      const counts = new Map<string, number>();
+      for (const record of chains.get(tenantId)?.records ?? []) {
+        if (record.source !== filter.source) continue;
+        if (filter.session_id !== undefined && record.session_id !== filter.session_id) continue;
+        if (filter.agent_id !== undefined && record.agent_id !== filter.agent_id) continue;
+        if (filter.since !== undefined && record.requested_at < filter.since) continue;
+        counts.set(record.tool, (counts.get(record.tool) ?? 0) + 1);
+      }
+      return Object.fromEntries(counts);
+    },
+    async setActionResult(tenantId, actionId, result) {
+      open();
+      const record = chains.get(tenantId)?.records.find((candidate) => candidate.action_id === actionId);
+      if (!record) return false;
+      record.result = structuredClone(result);
+      return true;
+    },
+  };
+}
