@@ -38,8 +38,17 @@ export class AuditLog {
     // Read the head first: records appended while we walk lie beyond it and are checked next time.
     const head = await this.#context.storage.audit.head(tenantId);
     const verification = await verifyChain(tenantId, this.#recordsUpTo(tenantId, head.seq), head);
-    if (!verification.valid) return verification;
+    if (!verification.valid && verification.failed_at_action_id !== null) return verification;
     const stray = await this.#recordBeyondHead(tenantId, head.seq);
+    if (!verification.valid) {
+      // A record missing from its place may have been moved out of it (its seq edited): name it if so.
+      if (!stray) return verification;
+      return {
+        ...verification,
+        failed_at_action_id: stray.action_id,
+        reason: `${verification.reason}; record ${stray.action_id} lies beyond the chain head at seq ${stray.seq}`,
+      };
+    }
     if (!stray) return verification;
     return {
       ...verification,

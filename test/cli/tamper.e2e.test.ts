@@ -132,7 +132,11 @@ describe.concurrent("vargate audit verify after a direct edit of one hashed colu
       expect(beta?.valid).toBe(true);
       expect(acme?.valid).toBe(false);
 
-      if (column === "seq" || column === "tenant_id") {
+      if (column === "seq") {
+        // The record left its place for one beyond the head: verify names the place and the record.
+        expect(acme).toMatchObject({ failed_at_seq: seq, failed_at_action_id: tampered.action_id });
+        expect(acme?.reason).toMatch(new RegExp(`seq ${seq}\\b`));
+      } else if (column === "tenant_id") {
         // The edit moves the record out of acme's chain: verify names the position it should hold.
         expect(acme).toMatchObject({ failed_at_seq: seq, failed_at_action_id: null });
         expect(acme?.reason).toMatch(new RegExp(`seq ${seq}\\b`));
