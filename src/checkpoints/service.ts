@@ -3,7 +3,7 @@ import { GENESIS_HASH } from "../audit/chain.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { ConfigError, ValidationError, VargateError } from "../errors.js";
-import { consistencyProof, inclusionProof, LeafHashes, merkleRoot } from "../merkle/index.js";
+import { consistencyProof, LeafHashes, MerkleTree, merkleRoot } from "../merkle/index.js";
 import {
   CHECKPOINT_SIGNATURE_CONTEXT,
   type CheckpointPublicKey,
@@ -188,13 +188,15 @@ export class Checkpoints {
       }
     }
     const { leaves, recordHashes } = await this.#leaves(tenantId, checkpoint.tree_size, { keep: new Set(seqs) });
+    // The whole tree once, then O(log n) per proof: an export proves every record of a session.
+    const tree = new MerkleTree(leaves);
     return seqs.map((seq) => ({
       seq,
       leaf_index: seq - 1,
       tree_size: checkpoint.tree_size,
       record_hash: recordHashes.get(seq) as string,
-      leaf_hash: leaves.hex(seq - 1),
-      hashes: inclusionProof(leaves, seq - 1),
+      leaf_hash: tree.leaf(seq - 1),
+      hashes: tree.inclusionProof(seq - 1),
       root_hash: checkpoint.root_hash,
     }));
   }

@@ -186,6 +186,75 @@ export function consistencyProof(leaves: MerkleLeaves, m: number, n: number): st
 }
 
 /**
+ * A whole tree kept in memory, level by level (about twice the leaves' size: 64 MB for a million leaves), for
+ * many proofs of one tree: building is linear, then each inclusion proof takes O(log n).
+ */
+export class MerkleTree {
+  // levels[0] holds the leaf hashes; each level above pairs neighbours and carries a lone last node up unchanged,
+  // which is RFC 9162's left-filled tree.
+  readonly #levels: Buffer[] = [];
+  readonly #counts: number[] = [];
+
+  constructor(leaves: MerkleLeaves) {
+    const packed = LeafHashes.from(leaves);
+    let count = packed.size;
+    let level = Buffer.from(packed.view(0, count));
+    this.#levels.push(level);
+    this.#counts.push(count);
+    const node = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
+    node[0] = 0x01;
+    while (count > 1) {
+      const pairs = Math.floor(count / 2);
+      const next = Buffer.allocUnsafe((pairs + (count % 2)) * HASH_SIZE);
+      for (let i = 0; i < pairs; i++) {
+        level.copy(node, 1, 2 * i * HASH_SIZE, 2 * (i + 1) * HASH_SIZE);
+        sha256(node).copy(next, i * HASH_SIZE);
+      }
+      if (count % 2 === 1) level.copy(next, pairs * HASH_SIZE, (count - 1) * HASH_SIZE, count * HASH_SIZE);
+      count = pairs + (count % 2);
+      level = next;
+      this.#levels.push(level);
+      this.#counts.push(count);
+    }
+  }
+
+  /** The number of leaves. */
+  get size(): number {
+    return this.#counts[0] as number;
+  }
+
+  /** The root hash, as hex (the empty tree's hash for no leaves). */
+  root(): string {
+    if (this.size === 0) return EMPTY_TREE_HASH;
+    return (this.#levels.at(-1) as Buffer).subarray(0, HASH_SIZE).toString("hex");
+  }
+
+  /** The leaf hash at `index`, as hex. */
+  leaf(index: number): string {
+    if (!isIndex(index) || index >= this.size) throw new RangeError(`leaf: ${index} is outside a tree of ${this.size}`);
+    return (this.#levels[0] as Buffer).subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE).toString("hex");
+  }
+
+  /** The same audit path as `inclusionProof(leaves, index)`. */
+  inclusionProof(index: number): string[] {
+    if (!isIndex(index) || index >= this.size) {
+      throw new RangeError(`inclusionProof: index ${index} is outside a tree of ${this.size}`);
+    }
+    const path: string[] = [];
+    let i = index;
+    for (let h = 0; h < this.#levels.length - 1; h++) {
+      const sibling = i % 2 === 1 ? i - 1 : i + 1;
+      // A lone last node has no sibling at this level: it is carried up.
+      if (sibling < (this.#counts[h] as number)) {
+        path.push((this.#levels[h] as Buffer).subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE).toString("hex"));
+      }
+      i = Math.floor(i / 2);
+    }
+    return path;
+  }
+}
+
+/**
  * Verifies an inclusion proof with the algorithm of RFC 9162 §2.1.3.2: that the leaf with hash `leafHashHex` is
  * leaf `index` (0-based) of the tree of `treeSize` leaves whose root is `rootHex`. Never throws: malformed input
  * (bad hex, a hash that is not 32 bytes, a negative index) fails.

@@ -6,6 +6,7 @@ import {
   inclusionProof,
   LeafHashes,
   leafHash,
+  MerkleTree,
   merkleRoot,
   nodeHash,
   verifyConsistency,
@@ -165,6 +166,7 @@ describe("RFC 9162 hashes (transparency-dev/merkle vectors)", () => {
 
   it("computes the root of every tree size, 0 to 8", () => {
     expect(EMPTY_TREE_HASH).toBe(ROOT_HASHES[0]);
+    expect(new MerkleTree([]).root()).toBe(ROOT_HASHES[0]);
     for (let size = 0; size <= 8; size++) {
       expect(merkleRoot(LEAF_HASHES.slice(0, size))).toBe(ROOT_HASHES[size]);
       const packed = new LeafHashes(1);
@@ -179,6 +181,7 @@ describe("RFC 9162 hashes (transparency-dev/merkle vectors)", () => {
       const root = ROOT_HASHES[size] as string;
       const hash = LEAF_HASHES[index] as string;
       expect(inclusionProof(LEAF_HASHES.slice(0, size), index)).toEqual(proof);
+      expect(new MerkleTree(LEAF_HASHES.slice(0, size)).inclusionProof(index)).toEqual(proof);
       expect(verifyInclusion(hash, index, size, proof, root)).toBe(true);
 
       const probes: [string, string, number, number, string[], string][] = [
@@ -307,8 +310,12 @@ describe("Merkle proofs, exhaustively", () => {
   it("every inclusion proof in every tree up to 64 leaves verifies; a tampered leaf, index or proof fails", () => {
     for (let n = 1; n <= 64; n++) {
       const tree = LeafHashes.from(leaves.slice(0, n));
+      const whole = new MerkleTree(tree);
+      expect(whole.root()).toBe(roots[n]);
       for (let i = 0; i < n; i++) {
         const proof = inclusionProof(tree, i);
+        expect(whole.inclusionProof(i)).toEqual(proof);
+        expect(whole.leaf(i)).toBe(leaves[i]);
         expect(verifyInclusion(leaves[i] as string, i, n, proof, roots[n] as string)).toBe(true);
         expect(verifyInclusion(flipBit(leaves[i] as string, 1), i, n, proof, roots[n] as string)).toBe(false);
         if (n > 1) expect(verifyInclusion(leaves[i] as string, (i + 1) % n, n, proof, roots[n] as string)).toBe(false);
@@ -365,6 +372,9 @@ describe("Merkle proofs, exhaustively", () => {
       if (i < m) prefix.append(tree.view(i, i + 1));
     }
     const root = merkleRoot(tree);
+    const whole = new MerkleTree(tree);
+    expect(whole.root()).toBe(root);
+    expect(whole.inclusionProof(n - 1)).toEqual(inclusionProof(tree, n - 1));
     const proof = inclusionProof(tree, 524_288);
     expect(proof.length).toBe(20);
     expect(verifyInclusion(tree.hex(524_288), 524_288, n, proof, root)).toBe(true);
