@@ -4,6 +4,7 @@ import { AuditLog } from "./audit/service.js";
 import { Authenticator, type AuthOptions, type Identity } from "./auth/authenticate.js";
 import { type CheckpointOptions, Checkpoints } from "./checkpoints/service.js";
 import { type Clock, systemClock } from "./clock.js";
+import { Compliance } from "./compliance/service.js";
 import { type ConsumerOptions, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
 import { SessionEventSink } from "./consumers/event-sink.js";
 import { ConsumerSupervisor, type ConsumerView } from "./consumers/supervisor.js";
@@ -78,6 +79,8 @@ export class VargateGovernor {
   readonly governedCalls: GovernedCalls;
   /** Replay of recorded governed decisions against the current or a candidate policy. */
   readonly replay: Replays;
+  /** Compliance exports of sessions, verifiable offline with `verifyComplianceExport`. */
+  readonly compliance: Compliance;
   readonly storage: VargateStorage;
   readonly logger: Logger;
   readonly #authenticator: Authenticator;
@@ -127,6 +130,7 @@ export class VargateGovernor {
     });
     this.approvals.setRunner((approval) => this.governedCalls.runApproved(approval));
     this.replay = new Replays({ context, policies: this.policy });
+    this.compliance = new Compliance({ context, checkpoints: this.checkpoints, tools: this.tools });
 
     let consumers: ConsumerSupervisor | undefined;
     this.sessions = new Sessions(context, upstream, options.sessions ?? {}, {

@@ -49,6 +49,7 @@ export {
   verifySignature,
 } from "./checkpoints/index.js";
 export { type Clock, systemClock } from "./clock.js";
+export * from "./compliance/index.js";
 export type { ConsumerOptions } from "./consumers/consumer.js";
 export type { ConsumerView } from "./consumers/supervisor.js";
 export { type EncryptedCredentialStoreOptions, encryptedCredentialStore } from "./credentials/encrypted-store.js";

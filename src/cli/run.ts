@@ -6,6 +6,7 @@ import { databaseSecrets, resolveDatabaseUrl } from "./database.js";
 import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Redact, redactor } from "./io.js";
 import { DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from "./serve.js";
 import { createTenant } from "./tenants.js";
+import { verifyExportFile } from "./verify.js";
 import { VERSION } from "./version.js";
 
 export type { CliIo } from "./io.js";
@@ -135,6 +136,18 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
     .action(async (options: { tenant?: string; database?: string }) => {
       state.secrets.push(...databaseSecrets(resolveDatabaseUrl(options, io)));
       state.exitCode = await verifyAudit(options, io);
+    });
+
+  program
+    .command("verify")
+    .description("verify a compliance export offline; exit code 1 if it does not verify")
+    .argument("<export.json>", "the export (GET /managed/sessions/{id}/compliance)")
+    .option(
+      "--public-key <key>",
+      "the tenant's checkpoint public key, obtained independently: a file (PEM, raw base64 or the public-key JSON) or the key itself (default: the key embedded in the export)",
+    )
+    .action(async (path: string, options: { publicKey?: string }) => {
+      state.exitCode = await verifyExportFile(path, options, io);
     });
 
   return program;

@@ -99,6 +99,22 @@ export const routes: readonly Route[] = [
     },
   },
   {
+    method: "GET",
+    path: "/managed/sessions/:sessionId/compliance",
+    summary: "A session's compliance export, streamed, verifiable offline with `vargate verify`",
+    handle: async ({ governor, identity, params }) => {
+      const sessionId = params.sessionId as string;
+      const body = await governor.compliance.exportStream(identity.tenantId, sessionId);
+      return new Response(body, {
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "cache-control": "no-store",
+          "content-disposition": `attachment; filename="compliance-${sessionId}.json"`,
+        },
+      });
+    },
+  },
+  {
     method: "POST",
     path: "/managed/sessions/:sessionId/interrupt",
     summary: "Emergency stop: interrupt and archive the session",

@@ -1,0 +1,403 @@
+import { createHash } from "node:crypto";
+import { canonicalJson, sha256Hex, verifyChain } from "../audit/chain.js";
+import type { AuditRecord, ChainVerification } from "../audit/types.js";
+import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
+import { timestamp } from "../clock.js";
+import type { GovernorContext } from "../context.js";
+import { isVargateError, VargateError } from "../errors.js";
+import { LeafHashes } from "../merkle/index.js";
+import type { SessionRecord } from "../sessions/types.js";
+import type { ToolRegistry } from "../tools/registry.js";
+import { ProofTree } from "./tree.js";
+import {
+  COMPLIANCE_EXPORT_FORMAT,
+  type ComplianceExport,
+  type ComplianceExportHeader,
+  type ComplianceExportSignature,
+  type CompliancePolicyVersion,
+  type ComplianceTimelineItem,
+  EXPORT_SIGNATURE_CONTEXT,
+} from "./types.js";
+
+const SCAN_PAGE = 1000;
+// Timeline items are joined into chunks of about this many characters before they are handed on.
+const CHUNK_CHARS = 64 * 1024;
+const MAX_APPROVALS = 10_000;
+
+export interface ComplianceDependencies {
+  context: GovernorContext;
+  checkpoints: Checkpoints;
+  tools: ToolRegistry;
+}
+
+/** What the first pass over the chain learns about one session. */
+interface SessionScan {
+  verification: ChainVerification;
+  /** The chain head when the export started: the timeline holds the session's records up to it. */
+  cutoff: number;
+  leaves: LeafHashes;
+  firstSeq: number;
+  lastSeq: number;
+  governed: number;
+  observed: number;
+  denied: number;
+  anomalies: number;
+  governedWithoutActionId: number;
+  policyVersions: Map<number | null, number>;
+  brokered: Map<string, number>;
+  // Governed calls of credentialed tools that asked for approval, and the approvals granted, by action id.
+  credentialedApprovals: Map<string, string>;
+  approvedActionIds: Set<string>;
+}
+
+/**
+ * Compliance exports of governed sessions: `governor.compliance`. An export is the seed's artifact plus
+ * everything needed to verify it offline (see docs/concepts/compliance-export.md and `verifyComplianceExport`).
+ */
+export class Compliance {
+  readonly #context: GovernorContext;
+  readonly #checkpoints: Checkpoints;
+  readonly #tools: ToolRegistry;
+
+  constructor(dependencies: ComplianceDependencies) {
+    this.#context = dependencies.context;
+    this.#checkpoints = dependencies.checkpoints;
+    this.#tools = dependencies.tools;
+  }
+
+  /**
+   * The session's compliance export as an object. Builds the whole export in memory: for large sessions use
+   * `exportStream()`. `SESSION_NOT_FOUND` when missing or another tenant's.
+   */
+  async export(tenantId: string, sessionId: string): Promise<ComplianceExport> {
+    let text = "";
+    for await (const chunk of await this.exportChunks(tenantId, sessionId)) text += chunk;
+    return JSON.parse(text) as ComplianceExport;
+  }
+
+  /**
+   * The export as a stream of UTF-8 JSON. Everything before the timeline is computed (and errors such as
+   * `SESSION_NOT_FOUND` are thrown) before this resolves; the timeline is then read from storage page by page as
+   * the stream is pulled.
+   */
+  async exportStream(tenantId: string, sessionId: string): Promise<ReadableStream<Uint8Array>> {
+    const chunks = await this.exportChunks(tenantId, sessionId);
+    const encoder = new TextEncoder();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await chunks.next();
+          if (next.done) controller.close();
+          else controller.enqueue(encoder.encode(next.value));
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    });
+  }
+
+  /**
+   * The export as JSON text in chunks. The text is the RFC 8785 canonical JSON of the export without
+   * `export_hash` and `export_signature` (every other key sorts before `timeline`, which comes last), with those two
+   * keys appended at the end; the export hash is computed over the canonical part as it is written.
+   */
+  async exportChunks(tenantId: string, sessionId: string): Promise<AsyncGenerator<string, void, undefined>> {
+    const { storage } = this.#context;
+    const session = await storage.sessions.get(tenantId, sessionId);
+    if (!session || session.tenant_id !== tenantId) throw new VargateError("SESSION_NOT_FOUND");
+    const scan = await this.#scan(tenantId, sessionId);
+    const checkpoint = await this.#checkpoint(tenantId, scan);
+    const tree = checkpoint ? await this.#tree(tenantId, scan.leaves, checkpoint.tree_size) : null;
+    const header = await this.#header(tenantId, session, scan, checkpoint);
+    return this.#write(tenantId, sessionId, header, scan, tree);
+  }
+
+  // One pass over the tenant's chain up to the head: verifies it (like `governor.audit.verify`), collects the
+  // Merkle leaves and counts the session's records. Nothing per record is kept but its 32-byte leaf hash.
+  async #scan(tenantId: string, sessionId: string): Promise<SessionScan> {
+    const { storage } = this.#context;
+    const head = await storage.audit.head(tenantId);
+    const scan: SessionScan = {
+      verification: { tenant_id: tenantId, valid: true, record_count: 0, head_hash: head.hash },
+      cutoff: head.seq,
+      leaves: new LeafHashes(Math.max(1, Math.min(head.seq, 1 << 20))),
+      firstSeq: 0,
+      lastSeq: 0,
+      governed: 0,
+      observed: 0,
+      denied: 0,
+      anomalies: 0,
+      governedWithoutActionId: 0,
+      policyVersions: new Map(),
+      brokered: new Map(),
+      credentialedApprovals: new Map(),
+      approvedActionIds: new Set(),
+    };
+    let afterSeq = 0;
+    const collect = (record: AuditRecord) => {
+      afterSeq = record.seq;
+      // A leaf per position; a gap in a broken chain leaves the tree unprovable, which the proofs then show.
+      if (record.seq === scan.leaves.size + 1) scan.leaves.appendLeaf(record.record_hash);
+      if (record.session_id !== sessionId) return;
+      if (record.source === "control_plane") {
+        if (record.method === "approve_action") {
+          const input = record.input as { action_id?: unknown } | null;
+          if (typeof input?.action_id === "string") scan.approvedActionIds.add(input.action_id);
+        }
+        return;
+      }
+      if (scan.firstSeq === 0) scan.firstSeq = record.seq;
+      scan.lastSeq = record.seq;
+      if (record.source === "mcp_governed") {
+        scan.governed += 1;
+        if (record.decision === "deny") scan.denied += 1;
+        if (typeof record.action_id !== "string" || record.action_id.length === 0) scan.governedWithoutActionId += 1;
+        scan.policyVersions.set(record.policy_version, (scan.policyVersions.get(record.policy_version) ?? 0) + 1);
+        if ((this.#tools.get(record.tool)?.credentials.length ?? 0) > 0) {
+          if (record.decision === "allow") scan.brokered.set(record.tool, (scan.brokered.get(record.tool) ?? 0) + 1);
+          else if (record.decision === "requires_human") scan.credentialedApprovals.set(record.action_id, record.tool);
+        }
+      } else if (record.source === "mcp_observed") {
+        scan.observed += 1;
+        if (record.severity !== "none") scan.anomalies += 1;
+      }
+    };
+    const pages = async function* (): AsyncGenerator<AuditRecord> {
+      while (afterSeq < head.seq) {
+        const page = await storage.audit.scan(tenantId, { afterSeq, limit: Math.min(SCAN_PAGE, head.seq - afterSeq) });
+        if (page.length === 0) return;
+        for (const record of page) {
+          if (record.seq > head.seq) return;
+          collect(record);
+          yield record;
+        }
+      }
+    };
+    scan.verification = await verifyChain(tenantId, pages(), head);
+    // A broken chain stops the verification early: read the rest for the counts.
+    for await (const _ of pages()) void _;
+    for (const [actionId, tool] of scan.credentialedApprovals) {
+      if (scan.approvedActionIds.has(actionId)) scan.brokered.set(tool, (scan.brokered.get(tool) ?? 0) + 1);
+    }
+    return scan;
+  }
+
+  // The latest checkpoint if it covers the session's last record, else a new one. `null` when none can be
+  // signed (the chain is broken): the export then says so and does not verify.
+  async #checkpoint(tenantId: string, scan: SessionScan): Promise<CheckpointRecord | null> {
+    const latest = await this.#checkpoints.latest(tenantId);
+    if (latest && latest.tree_size >= Math.max(scan.lastSeq, 1)) return latest;
+    if (scan.cutoff === 0) return null;
+    try {
+      return await this.#checkpoints.create(tenantId);
+    } catch (error) {
+      if (!isVargateError(error, "INTERNAL_ERROR")) throw error;
+      this.#context.logger.error("Compliance export without a checkpoint", {
+        tenant_id: tenantId,
+        error: error.message,
+      });
+      return null;
+    }
+  }
+
+  // The proof tree over records 1..treeSize: the scanned leaves, extended when the checkpoint is newer.
+  async #tree(tenantId: string, leaves: LeafHashes, treeSize: number): Promise<ProofTree> {
+    while (leaves.size < treeSize) {
+      const page = await this.#context.storage.audit.scan(tenantId, {
+        afterSeq: leaves.size,
+        limit: Math.min(SCAN_PAGE, treeSize - leaves.size),
+      });
+      if (page.length === 0 || page[0]?.seq !== leaves.size + 1) break;
+      for (const record of page) {
+        if (record.seq !== leaves.size + 1) break;
+        leaves.appendLeaf(record.record_hash);
+      }
+    }
+    return new ProofTree(leaves, Math.min(treeSize, leaves.size));
+  }
+
+  async #header(
+    tenantId: string,
+    session: SessionRecord,
+    scan: SessionScan,
+    checkpoint: CheckpointRecord | null,
+  ): Promise<ComplianceExportHeader> {
+    const { storage } = this.#context;
+    const generatedAt = timestamp(this.#context.clock);
+    const [agent, approvals, publicKey] = await Promise.all([
+      storage.agents.get(tenantId, session.agent_id),
+      storage.approvals.list(tenantId, { session_id: session.id, limit: MAX_APPROVALS }),
+      this.#checkpoints.publicKey(tenantId),
+    ]);
+    const pending = approvals.filter((approval) => approval.status === "pending").length;
+    const decided = approvals.filter((a) => a.status === "approved" || a.status === "rejected").length;
+    const total = scan.governed + scan.observed;
+    const policyVersions: CompliancePolicyVersion[] = [];
+    const versions = [...scan.policyVersions.keys()].sort((a, b) => (a ?? 0) - (b ?? 0));
+    for (const version of versions) {
+      const record = version === null ? null : await storage.policies.get(tenantId, version);
+      policyVersions.push({
+        version,
+        document_hash: record ? sha256Hex(canonicalJson(record.document)) : null,
+        created_at: record?.created_at ?? null,
+        governed_calls: scan.policyVersions.get(version) ?? 0,
+      });
+    }
+    const end = session.ended_at ?? generatedAt;
+    return {
+      format: COMPLIANCE_EXPORT_FORMAT,
+      session: {
+        id: session.id,
+        agent_id: session.agent_id,
+        status: session.status,
+        system_prompt_hash: session.system_prompt_hash,
+        created_at: session.created_at,
+        ended_at: session.ended_at,
+        duration_seconds: Math.max(0, Math.round((Date.parse(end) - Date.parse(session.created_at)) / 1000)),
+      },
+      governance_profile: {
+        allowed_tools: [...(agent?.allowed_tools ?? [])],
+        require_human_approval: [...(agent?.require_human_approval ?? [])],
+      },
+      summary: {
+        total_events: total,
+        governed_calls: scan.governed,
+        observed_calls: scan.observed,
+        denied: scan.denied,
+        pending,
+        anomalies_detected: scan.anomalies,
+        denial_rate: denialRate(scan.denied, total),
+        approvals_used: decided,
+      },
+      agcs_controls: controls(scan, policyVersions, approvals.length),
+      chain_verification: scan.verification,
+      checkpoint,
+      public_key: publicKey,
+      policy_versions: policyVersions,
+      generated_at: generatedAt,
+    };
+  }
+
+  // Pass two: the session's records from its first to its last, page by page, hashed as they are written.
+  async *#write(
+    tenantId: string,
+    sessionId: string,
+    header: ComplianceExportHeader,
+    scan: SessionScan,
+    tree: ProofTree | null,
+  ): AsyncGenerator<string, void, undefined> {
+    const digest = createHash("sha256");
+    const headerText = canonicalJson(header);
+    const opening = `${headerText.slice(0, -1)},"timeline":[`;
+    digest.update(opening, "utf8");
+    let buffer = opening;
+    let first = true;
+    let afterSeq = scan.firstSeq - 1;
+    const last = scan.firstSeq === 0 ? 0 : scan.lastSeq;
+    while (afterSeq < last) {
+      const page = await this.#context.storage.audit.scan(tenantId, {
+        afterSeq,
+        limit: Math.min(SCAN_PAGE, last - afterSeq),
+      });
+      if (page.length === 0) break;
+      for (const record of page) {
+        afterSeq = record.seq;
+        if (record.seq > last) break;
+        if (record.session_id !== sessionId || record.source === "control_plane") continue;
+        const item = canonicalJson(timelineItem(record, tree));
+        const text = first ? item : `,${item}`;
+        first = false;
+        digest.update(text, "utf8");
+        buffer += text;
+      }
+      if (buffer.length >= CHUNK_CHARS) {
+        yield buffer;
+        buffer = "";
+      }
+    }
+    const closing = "]}";
+    digest.update(closing, "utf8");
+    const exportHash = digest.digest("hex");
+    const signed = await this.#checkpoints.sign(tenantId, `${EXPORT_SIGNATURE_CONTEXT}${exportHash}`);
+    const signature: ComplianceExportSignature = {
+      algorithm: "Ed25519",
+      key_id: signed.key_id,
+      signature: signed.signature,
+    };
+    yield `${buffer}],"export_hash":${JSON.stringify(exportHash)},"export_signature":${canonicalJson(signature)}}`;
+  }
+}
+
+function timelineItem(record: AuditRecord, tree: ProofTree | null): ComplianceTimelineItem {
+  return {
+    action_id: record.action_id,
+    tool: record.tool,
+    decision: record.decision,
+    source: record.source as ComplianceTimelineItem["source"],
+    requested_at: record.requested_at,
+    tenant_id: record.tenant_id,
+    seq: record.seq,
+    session_id: record.session_id,
+    agent_id: record.agent_id,
+    event_id: record.event_id,
+    actor: record.actor,
+    method: record.method,
+    severity: record.severity,
+    violations: record.violations,
+    input: record.input,
+    policy_version: record.policy_version,
+    prev_hash: record.prev_hash,
+    record_hash: record.record_hash,
+    inclusion_proof:
+      tree && record.seq <= tree.size ? { leaf_index: record.seq - 1, hashes: tree.proof(record.seq - 1) } : null,
+  };
+}
+
+/** `denied / total` as a percentage with two decimals: `"5.88%"`, `"0.00%"` without events. */
+export function denialRate(denied: number, total: number): string {
+  return `${total === 0 ? "0.00" : ((denied / total) * 100).toFixed(2)}%`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function versionName(version: number | null): string {
+  return version === null ? "the empty policy (no tenant policy stored)" : `policy version ${version}`;
+}
+
+// The AGCS controls, each stated from what the scan found.
+function controls(
+  scan: SessionScan,
+  policyVersions: readonly CompliancePolicyVersion[],
+  approvals: number,
+): Record<string, string> {
+  const result: Record<string, string> = {};
+  result["AG-1.1"] =
+    scan.governed === 0
+      ? "Policy evaluation active: no governed calls in this session"
+      : `Policy evaluation active: ${plural(scan.governed, "governed call")} evaluated under ${policyVersions
+          .map((p) => versionName(p.version))
+          .join(", ")}`;
+  const chain = scan.verification;
+  result["AG-1.2"] = chain.valid
+    ? `Hash-chained audit trail verified: ${plural(chain.record_count, "record")} of tenant ${chain.tenant_id}, head ${chain.head_hash}`
+    : `Hash-chained audit trail BROKEN at seq ${chain.failed_at_seq}${
+        chain.failed_at_action_id ? ` (action ${chain.failed_at_action_id})` : ""
+      }: ${chain.reason}`;
+  result["AG-1.3"] =
+    scan.governedWithoutActionId === 0
+      ? `Action IDs assigned to all governed calls (${scan.governed})`
+      : `Action IDs missing on ${scan.governedWithoutActionId} of ${scan.governed} governed calls`;
+  result["AG-1.6"] = `${plural(approvals, "action")} routed through approval queue`;
+  if (scan.brokered.size > 0) {
+    const calls = [...scan.brokered.values()].reduce((a, b) => a + b, 0);
+    const tools = [...scan.brokered.keys()].sort().join(", ");
+    result["AG-1.9"] =
+      `Credentials brokered by the governor for ${plural(calls, "governed call")} (${tools}); never exposed to the agent`;
+  }
+  result["AG-2.1"] =
+    `Structured audit schema applied: ${plural(scan.governed + scan.observed, "event")} as hash-chained records (SHA-256 over RFC 8785 JSON)`;
+  return result;
+}
