@@ -1,5 +1,4 @@
 export { Compliance, type ComplianceDependencies, denialRate } from "./service.js";
-export { ProofTree } from "./tree.js";
 export {
   COMPLIANCE_EXPORT_FORMAT,
   type ComplianceExport,

@@ -5,10 +5,9 @@ import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { isVargateError, VargateError } from "../errors.js";
-import { LeafHashes } from "../merkle/index.js";
+import { LeafHashes, MerkleTree } from "../merkle/index.js";
 import type { SessionRecord } from "../sessions/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
-import { ProofTree } from "./tree.js";
 import {
   COMPLIANCE_EXPORT_FORMAT,
   type ComplianceExport,
@@ -204,7 +203,7 @@ export class Compliance {
   }
 
   // The proof tree over records 1..treeSize: the scanned leaves, extended when the checkpoint is newer.
-  async #tree(tenantId: string, leaves: LeafHashes, treeSize: number): Promise<ProofTree> {
+  async #tree(tenantId: string, leaves: LeafHashes, treeSize: number): Promise<MerkleTree> {
     while (leaves.size < treeSize) {
       const page = await this.#context.storage.audit.scan(tenantId, {
         afterSeq: leaves.size,
@@ -216,7 +215,7 @@ export class Compliance {
         leaves.appendLeaf(record.record_hash);
       }
     }
-    return new ProofTree(leaves, Math.min(treeSize, leaves.size));
+    return new MerkleTree(treeSize >= leaves.size ? leaves : leaves.prefix(treeSize));
   }
 
   async #header(
@@ -287,7 +286,7 @@ export class Compliance {
     sessionId: string,
     header: ComplianceExportHeader,
     scan: SessionScan,
-    tree: ProofTree | null,
+    tree: MerkleTree | null,
   ): AsyncGenerator<string, void, undefined> {
     const digest = createHash("sha256");
     const headerText = canonicalJson(header);
@@ -331,7 +330,7 @@ export class Compliance {
   }
 }
 
-function timelineItem(record: AuditRecord, tree: ProofTree | null): ComplianceTimelineItem {
+function timelineItem(record: AuditRecord, tree: MerkleTree | null): ComplianceTimelineItem {
   return {
     action_id: record.action_id,
     tool: record.tool,
@@ -352,7 +351,9 @@ function timelineItem(record: AuditRecord, tree: ProofTree | null): ComplianceTi
     prev_hash: record.prev_hash,
     record_hash: record.record_hash,
     inclusion_proof:
-      tree && record.seq <= tree.size ? { leaf_index: record.seq - 1, hashes: tree.proof(record.seq - 1) } : null,
+      tree && record.seq <= tree.size
+        ? { leaf_index: record.seq - 1, hashes: tree.inclusionProof(record.seq - 1) }
+        : null,
   };
 }
 
