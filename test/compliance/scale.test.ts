@@ -9,6 +9,7 @@ import type { AuditEntry } from "../../src/audit/types.js";
 import { verifyComplianceExportStream } from "../../src/compliance/verify.js";
 import { VargateGovernor } from "../../src/governor.js";
 import { memoryStorage } from "../../src/storage/memory-entry.js";
+import { sessionEntry, storeSession } from "./helpers.js";
 
 const EVENTS = 100_000;
 const BATCH = 2000;
@@ -21,59 +22,18 @@ describe("compliance export at scale", () => {
     await governor.migrate();
     const { tenant } = await governor.tenants.create({ tenant_id: "scale" });
     const tenantId = tenant.tenant_id;
-    const agent = await governor.agents.create(tenantId, {
-      name: "bulk",
-      allowed_tools: ["create_transfer"],
-      require_human_approval: [],
-    });
     const sessionId = "vs-00000000000000ab";
-    const now = new Date().toISOString();
-    await governor.storage.sessions.reserve(
-      {
-        id: sessionId,
-        tenant_id: tenantId,
-        agent_id: agent.id,
-        agent_version: agent.version,
-        status: "pending",
-        anthropic_session_id: null,
-        environment_id: null,
-        upstream_vault_id: null,
-        system_prompt_hash: "0".repeat(64),
-        mcp_token_hash: "1".repeat(64),
-        metadata: {},
-        max_session_hours: 8,
-        created_at: now,
-        ended_at: null,
-        end_reason: null,
-      },
-      { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
-    );
+    const agentId = await storeSession(governor, tenantId, sessionId);
     // Every 10th event is governed, every 50th of those denied; records of another session are interleaved.
     let governed = 0;
     let denied = 0;
     for (let start = 0; start < EVENTS; start += BATCH) {
       const entries: AuditEntry[] = [];
       for (let i = start; i < start + BATCH; i++) {
-        const isGoverned = i % 10 === 0;
-        const isDenied = isGoverned && i % 500 === 0;
-        governed += isGoverned ? 1 : 0;
-        denied += isDenied ? 1 : 0;
-        entries.push({
-          action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
-          session_id: sessionId,
-          agent_id: agent.id,
-          event_id: isGoverned ? null : `sevt_${i}`,
-          actor: null,
-          source: isGoverned ? "mcp_governed" : "mcp_observed",
-          tool: isGoverned ? "create_transfer" : "bash",
-          method: isGoverned ? "tools/call" : "agent.tool_use",
-          decision: isGoverned ? (isDenied ? "deny" : "allow") : "observed",
-          severity: isDenied ? "high" : "none",
-          violations: isDenied ? ["too big"] : [],
-          input: { i },
-          policy_version: null,
-          requested_at: "2026-04-11T14:30:00.000Z",
-        });
+        const entry = sessionEntry(sessionId, agentId, i);
+        if (entry.source === "mcp_governed") governed += 1;
+        if (entry.decision === "deny") denied += 1;
+        entries.push(entry);
         if (i % 1000 === 0) {
           entries.push({ ...(entries.at(-1) as AuditEntry), action_id: `other-${i}`, session_id: "vs-other" });
         }

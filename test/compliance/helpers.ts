@@ -1,0 +1,54 @@
+import type { AuditEntry } from "../../src/audit/types.js";
+import type { VargateGovernor } from "../../src/governor.js";
+
+/** Stores an active-looking session directly, for exports of records appended straight to storage. */
+export async function storeSession(governor: VargateGovernor, tenantId: string, sessionId: string): Promise<string> {
+  const agent = await governor.agents.create(tenantId, {
+    name: "bulk",
+    allowed_tools: ["create_transfer"],
+    require_human_approval: [],
+  });
+  await governor.storage.sessions.reserve(
+    {
+      id: sessionId,
+      tenant_id: tenantId,
+      agent_id: agent.id,
+      agent_version: agent.version,
+      status: "pending",
+      anthropic_session_id: null,
+      environment_id: null,
+      upstream_vault_id: null,
+      system_prompt_hash: "0".repeat(64),
+      mcp_token_hash: "1".repeat(64),
+      metadata: {},
+      max_session_hours: 8,
+      created_at: new Date().toISOString(),
+      ended_at: null,
+      end_reason: null,
+    },
+    { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
+  );
+  return agent.id;
+}
+
+/** A governed (every 10th, every 500th of them denied) or observed record of event `i` of a session. */
+export function sessionEntry(sessionId: string, agentId: string, i: number): AuditEntry {
+  const isGoverned = i % 10 === 0;
+  const isDenied = isGoverned && i % 500 === 0;
+  return {
+    action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
+    session_id: sessionId,
+    agent_id: agentId,
+    event_id: isGoverned ? null : `sevt_${i}`,
+    actor: null,
+    source: isGoverned ? "mcp_governed" : "mcp_observed",
+    tool: isGoverned ? "create_transfer" : "bash",
+    method: isGoverned ? "tools/call" : "agent.tool_use",
+    decision: isGoverned ? (isDenied ? "deny" : "allow") : "observed",
+    severity: isDenied ? "high" : "none",
+    violations: isDenied ? ["too big"] : [],
+    input: { i },
+    policy_version: null,
+    requested_at: "2026-04-11T14:30:00.000Z",
+  };
+}
