@@ -7,6 +7,7 @@ import {
   Migrator,
   sql,
 } from "kysely";
+import { driverErrorCode } from "./dialects.js";
 import {
   type KyselyDialectName,
   VARGATE_TABLES as T,
@@ -419,8 +420,20 @@ export async function migrateVargate(db: AnyKysely, dialect: KyselyDialectName):
   }
   // Kysely's migrator looks for its table in every schema unless told which one; pin it to ours.
   const schema = dialect === "postgres" ? await currentSchema(db) : undefined;
-  await run(createMigrator(db, dialect, schema, false));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await run(createMigrator(db, dialect, schema, false));
+      return;
+    } catch (error) {
+      // Kysely's introspection reads every schema's catalog; a schema dropped concurrently by someone else makes
+      // that read fail with 3F000 (invalid_schema_name). Nothing was changed, so trying again is safe.
+      if (dialect !== "postgres" || attempt >= MIGRATE_ATTEMPTS || driverErrorCode(error) !== "3F000") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }
+
+const MIGRATE_ATTEMPTS = 5;
 
 async function run(migrator: Migrator): Promise<void> {
   const { error } = await migrator.migrateToLatest();
