@@ -110,6 +110,8 @@ export class Compliance {
     const scan = await this.#scan(tenantId, sessionId);
     const checkpoint = await this.#checkpoint(tenantId, scan);
     const tree = checkpoint ? await this.#tree(tenantId, scan.leaves, checkpoint.tree_size) : null;
+    // The tree holds its own copy of the leaves.
+    scan.leaves = new LeafHashes(1);
     const header = await this.#header(tenantId, session, scan, checkpoint);
     return this.#write(tenantId, sessionId, header, scan, tree);
   }

@@ -142,9 +142,15 @@ export async function verifyComplianceExportStream(
 }
 
 function unreadable(options: VerifyComplianceOptions, detail: string): ComplianceVerification {
-  const verifier = new ExportVerifier(options);
-  verifier.fail("format", detail);
-  return verifier.finish();
+  return {
+    valid: false,
+    public_key_source: options.publicKey === undefined ? "embedded" : "supplied",
+    records: 0,
+    checks: CHECKS.map((check) =>
+      check === "format" ? { check, passed: false, detail } : { check, passed: false, detail: "not run" },
+    ),
+    failures: [{ check: "format", detail }],
+  };
 }
 
 type Json = Record<string, unknown>;
