@@ -137,7 +137,7 @@ export class GovernedCalls {
       return { ok: false, error };
     }
     const session = await this.#context.storage.sessions.get(approval.tenant_id, approval.session_id);
-    if (!session || session.status !== "active") {
+    if (session?.status !== "active") {
       const error = `Session is not active (status: ${session?.status ?? "missing"})`;
       await this.#context.storage.audit.setActionResult(approval.tenant_id, approval.action_id, { ok: false, error });
       return { ok: false, error };

@@ -105,7 +105,7 @@ describe("governed tool calls through the real MCP client", () => {
       ["create_transfer", "allow", "none"],
     ]);
     expect(governed[1]?.policy_version).toBe(1);
-    expect((governed[1]?.input as { input: unknown }).input).toEqual({ amount: 5000, to: "acct-1" });
+    expect((governed[1]?.input as { input?: unknown } | undefined)?.input).toEqual({ amount: 5000, to: "acct-1" });
   });
 
   it("queues a require_human_approval call and runs it exactly once after approval", async () => {
