@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
-import { eventually, type SessionHarness, startSessionHarness } from "./harness.js";
+import { bashToolUses, eventually, gate, type SessionHarness, startSessionHarness } from "./harness.js";
 
 let harness: SessionHarness;
 afterEach(async () => harness?.close());
@@ -52,18 +51,12 @@ describe("the session consumer", () => {
     harness = await startSessionHarness();
     const { governor, fake, tenantId } = harness;
     const config = await governor.agents.create(tenantId, { name: "a" });
-    let release: () => void = () => {};
-    const halfway = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const uses = (from: number, count: number): FakeScriptStep[] =>
-      Array.from({ length: count }, (_, i) => ({
-        type: "tool_use" as const,
-        name: "bash",
-        input: { command: `echo ${from + i}` },
-        result: String(from + i),
-      }));
-    fake.setDefaultScript([...uses(0, 500), { type: "wait", until: halfway }, ...uses(500, 500)]);
+    const halfway = gate();
+    fake.setDefaultScript([
+      ...bashToolUses(0, 500),
+      { type: "wait", until: halfway.promise },
+      ...bashToolUses(500, 500),
+    ]);
     fake.faults.dropStreams({ afterFrames: 50, mode: "destroy" });
     const created = await governor.sessions.create(tenantId, { agent_id: config.id, user_message: "go" });
 
@@ -73,7 +66,7 @@ describe("the session consumer", () => {
     fake.faults.failNext(3, { status: 503, path: /\/events/ });
     const restarted = harness.secondGovernor();
     restarted.start();
-    release();
+    halfway.release();
 
     await eventually(async () => (await observed(tenantId, created.session_id)).length >= 1000, 2000);
     await fake.settled(created.anthropic_session_id as string, { timeoutMs: 30_000 });

@@ -1,9 +1,8 @@
 // Session limits and the consumer on real databases, with two governor instances sharing one database.
 import { afterEach, expect, it } from "vitest";
 import { isVargateError } from "../../src/errors.js";
-import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
-import { eventually, type SessionHarness, startSessionHarness } from "./harness.js";
+import { bashToolUses, eventually, gate, type SessionHarness, startSessionHarness } from "./harness.js";
 
 let harness: SessionHarness | undefined;
 let databases: TestStorage[] = [];
@@ -48,18 +47,12 @@ forEachTestDatabase(
       harness = await startSessionHarness({ storage: first.storage });
       const { governor, fake, tenantId } = harness;
       const config = await governor.agents.create(tenantId, { name: "a" });
-      let release: () => void = () => {};
-      const halfway = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const uses = (from: number, count: number): FakeScriptStep[] =>
-        Array.from({ length: count }, (_, i) => ({
-          type: "tool_use" as const,
-          name: "bash",
-          input: { command: `echo ${from + i}` },
-          result: String(from + i),
-        }));
-      fake.setDefaultScript([...uses(0, 500), { type: "wait", until: halfway }, ...uses(500, 500)]);
+      const halfway = gate();
+      fake.setDefaultScript([
+        ...bashToolUses(0, 500),
+        { type: "wait", until: halfway.promise },
+        ...bashToolUses(500, 500),
+      ]);
       fake.faults.dropStreams({ afterFrames: 50, mode: "destroy" });
       const created = await governor.sessions.create(tenantId, { agent_id: config.id, user_message: "go" });
       const observed = async () =>
@@ -71,7 +64,7 @@ forEachTestDatabase(
       await governor.stop();
       const restarted = harness.secondGovernor({ storage: second });
       restarted.start();
-      release();
+      halfway.release();
 
       await eventually(async () => {
         const records = await observed();

@@ -2,7 +2,7 @@ import type { Clock } from "../../src/clock.js";
 import { VargateGovernor, type VargateGovernorOptions } from "../../src/governor.js";
 import { memoryStorage } from "../../src/storage/memory/index.js";
 import type { VargateStorage } from "../../src/storage/port.js";
-import { createFakePlatform, type FakePlatform } from "../../src/testing/fake-platform/index.js";
+import { createFakePlatform, type FakePlatform, type FakeScriptStep } from "../../src/testing/fake-platform/index.js";
 import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 
 /** A clock tests move by hand. */
@@ -75,4 +75,23 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error("condition not met");
+}
+
+/** `count` scripted `bash` uses, `echo from` … `echo from+count-1`, each with its number as the result. */
+export function bashToolUses(from: number, count: number): FakeScriptStep[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: "tool_use" as const,
+    name: "bash",
+    input: { command: `echo ${from + i}` },
+    result: String(from + i),
+  }));
+}
+
+/** A promise a test releases by hand: holds a scripted turn open without timing. */
+export function gate(): { promise: Promise<void>; release: () => void } {
+  let release: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
 }
