@@ -3,6 +3,7 @@ import { isVargateError, ValidationError } from "../errors.js";
 import { verifyAudit } from "./audit.js";
 import { listCredentials, setCredential } from "./credentials.js";
 import { databaseSecrets, resolveDatabaseUrl } from "./database.js";
+import { demo } from "./demo.js";
 import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Redact, redactor } from "./io.js";
 import { DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from "./serve.js";
 import { createTenant } from "./tenants.js";
@@ -148,6 +149,15 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
     )
     .action(async (path: string, options: { publicKey?: string }) => {
       state.exitCode = await verifyExportFile(path, options, io);
+    });
+
+  program
+    .command("demo")
+    .description("play one governed session end to end against the fake platform and print its evidence")
+    .option("--real", "use the real Managed Agents API (needs ANTHROPIC_API_KEY and VARGATE_PUBLIC_URL)")
+    .action(async (options: { real?: boolean }) => {
+      const colour = process.stdout.isTTY === true && io.env.NO_COLOR === undefined;
+      state.exitCode = await demo({ ...options, colour }, io);
     });
 
   return program;
