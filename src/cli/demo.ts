@@ -196,7 +196,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
     const [transfer] = await turn("transfer");
     expect(transfer?.is_error, "create_transfer 5000 was not denied");
     expect(!target.requests.some((r) => r.url === "/transfers"), "the transfer reached the target");
-    ok(`create_transfer {amount: 5000} denied: "${firstLine(transfer?.text ?? "")}"`);
+    ok(`create_transfer {amount: 5000} denied: ${violationsOf(transfer?.text ?? "")}`);
 
     heading("3. A call that waits for approval, approved over HTTP");
     const [email] = await turn("email");
@@ -242,7 +242,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
       const tone: Tone = record.decision === "deny" ? "red" : record.decision === "allow" ? "green" : "yellow";
       const severity = record.severity === "none" ? record.severity : paint("red", record.severity);
       line(
-        `  ${String(record.seq).padEnd(5)}${record.source.padEnd(15)}${(record.tool || record.method).padEnd(26)}${paint(tone, decision)}${severity}`,
+        `  ${String(record.seq).padEnd(5)}${record.source.padEnd(15)}${(record.source === "control_plane" ? record.method : record.tool).padEnd(26)}${paint(tone, decision)}${severity}`,
       );
     }
 
@@ -278,9 +278,8 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
     writeFileSync(exportPath, JSON.stringify(exported, null, 2));
     const offline = verifyComplianceExport(readFileSync(exportPath, "utf8"));
     expect(offline.valid, `offline verification failed: ${JSON.stringify(offline.failures)}`);
-    ok(
-      `offline verification valid: ${offline.records} records, ${offline.checks.length} checks (vargate verify ${paint("dim", exportPath)})`,
-    );
+    ok(`offline verification valid: ${offline.records} records, ${offline.checks.length} checks on the written export`);
+    line(paint("dim", `    ${exportPath} (what \`vargate verify\` checks; removed with the temp directory)`));
 
     heading("Replay after a policy change");
     const replay = await governor.replay.session(tenantId, sessionId, {
@@ -411,14 +410,21 @@ async function waitFor<T>(probe: () => Promise<T | false | undefined>, timeoutMs
 }
 
 function describeInput(record: AuditRecord): string {
-  const input = (record.input as { input?: Record<string, unknown> } | null)?.input ?? {};
-  return JSON.stringify(input);
+  const input = record.input as Record<string, unknown> | null;
+  const inner = input !== null && typeof input === "object" && "input" in input ? input.input : input;
+  return JSON.stringify(inner ?? {});
 }
 
 function mask(secret: string): string {
   return `${secret.slice(0, 8)}…`;
 }
 
-function firstLine(text: string): string {
-  return (text.split("\n")[0] ?? "").slice(0, 120);
+function violationsOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { violations?: string[] };
+    if (parsed.violations?.length) return parsed.violations.join("; ");
+  } catch {
+    // Not JSON: show the text as it is.
+  }
+  return text.slice(0, 120);
 }
