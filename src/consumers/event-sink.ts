@@ -7,7 +7,6 @@ import {
   shouldInterrupt,
 } from "../anomaly/index.js";
 import type { ApprovalRecord } from "../approvals/types.js";
-import { canonicalJson } from "../audit/chain.js";
 import type { AuditEntry } from "../audit/types.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
@@ -45,7 +44,8 @@ export class SessionEventSink {
   #anomalyScore = 0;
   // Uses of our own MCP tools seen on the stream, waiting for their result to be matched to a governed record.
   readonly #governedUses = new Map<string, { tool: string; input: JsonValue }>();
-  readonly #matchedActions = new Set<string>();
+  // Per tool, how many of its governed records have been matched to a use seen on the stream.
+  readonly #matchedUses = new Map<string, number>();
   #initialised = false;
 
   constructor(session: SessionRecord, deps: EventSinkDeps) {
@@ -115,20 +115,15 @@ export class SessionEventSink {
    */
   async #matchGovernedUse(eventId: string, use: { tool: string; input: JsonValue }): Promise<boolean> {
     const { storage, ids, clock } = this.#deps.context;
-    const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
-    const wanted = canonicalJson(use.input);
-    const candidates = records.filter(
-      (record) =>
-        record.source === "mcp_governed" && record.tool === use.tool && !this.#matchedActions.has(record.action_id),
-    );
-    // Exact input first; else the oldest unmatched call of the tool, since the governor stores the input as the
-    // tool's schema parsed it (defaults filled, unknown keys dropped), which can differ from what the agent sent.
-    const match =
-      candidates.find(
-        (record) => canonicalJson((record.input as { input?: JsonValue } | null)?.input ?? null) === wanted,
-      ) ?? candidates[0];
-    if (match) {
-      this.#matchedActions.add(match.action_id);
+    // Uses and governed records of a tool pair up in order; the inputs may differ (the governor stores what the
+    // tool's schema parsed), so only the count decides: a use beyond the tool's governed records had no decision.
+    const governed = await storage.audit.countByTool(this.#session.tenant_id, {
+      source: "mcp_governed",
+      session_id: this.#session.id,
+    });
+    const matched = this.#matchedUses.get(use.tool) ?? 0;
+    if (matched < (governed[use.tool] ?? 0)) {
+      this.#matchedUses.set(use.tool, matched + 1);
       return false;
     }
     await storage.audit.appendEvents(this.#session.tenant_id, [

@@ -1,5 +1,6 @@
 import type { AuditEntry } from "../../src/audit/types.js";
 import type { VargateGovernor } from "../../src/governor.js";
+import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
 
 /** Stores an active-looking session directly, for exports of records appended straight to storage. */
 export async function storeSession(governor: VargateGovernor, tenantId: string, sessionId: string): Promise<string> {
@@ -9,23 +10,12 @@ export async function storeSession(governor: VargateGovernor, tenantId: string, 
     require_human_approval: [],
   });
   await governor.storage.sessions.reserve(
-    {
+    sessionRecord(tenantId, {
       id: sessionId,
-      tenant_id: tenantId,
       agent_id: agent.id,
       agent_version: agent.version,
-      status: "pending",
-      anthropic_session_id: null,
-      environment_id: null,
-      upstream_vault_id: null,
-      system_prompt_hash: "0".repeat(64),
-      mcp_token_hash: "1".repeat(64),
-      metadata: {},
-      max_session_hours: 8,
       created_at: new Date().toISOString(),
-      ended_at: null,
-      end_reason: null,
-    },
+    }),
     { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
   );
   return agent.id;

@@ -3,6 +3,7 @@ import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import { memoryStorage } from "../../src/storage/memory/index.js";
+import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
 
 const RECORDS = 100_000;
 const BATCH = 2000;
@@ -19,23 +20,12 @@ describe("replay at scale", () => {
     });
     const sessionId = "vs-00000000000000aa";
     await governor.storage.sessions.reserve(
-      {
+      sessionRecord(tenant.tenant_id, {
         id: sessionId,
-        tenant_id: tenant.tenant_id,
         agent_id: agent.id,
         agent_version: agent.version,
-        status: "pending",
-        anthropic_session_id: null,
-        environment_id: null,
-        upstream_vault_id: null,
-        system_prompt_hash: "0".repeat(64),
-        mcp_token_hash: "1".repeat(64),
-        metadata: {},
-        max_session_hours: 8,
         created_at: new Date().toISOString(),
-        ended_at: null,
-        end_reason: null,
-      },
+      }),
       { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
     );
     await governor.storage.sessions.activate(
