@@ -1,4 +1,4 @@
-// `vargate demo`: one governed session played end to end over real HTTP and MCP, against the fake platform.
+// `vargate demo`: one governed session played end to end over real HTTP and MCP, on the fake platform or the real API.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,12 +14,11 @@ import { encryptedCredentialStore } from "../credentials/encrypted-store.js";
 import { VargateGovernor } from "../governor.js";
 import type { Logger } from "../logger.js";
 import type { VargateStorage } from "../storage/port.js";
-import type { FakePlatform, FakeScriptStep } from "../testing/fake-platform/index.js";
 import { defineTool } from "../tools/define.js";
+import { DEMO_TURNS, type DemoPlatformOptions, demoPlatform, sayAndWait } from "./demo-platform.js";
 import { CliError, type CliIo, EXIT_OK } from "./io.js";
 
-export interface DemoOptions {
-  real?: boolean;
+export interface DemoOptions extends DemoPlatformOptions {
   /** ANSI colour; run.ts turns it on only when stdout is a terminal. */
   colour?: boolean;
 }
@@ -52,69 +51,62 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
   const heading = (text: string) => line(`\n${paint("bold", text)}`);
   const step = (text: string) => line(`${paint("cyan", "»")} ${text}`);
   const ok = (text: string) => line(`  ${paint("green", "✓")} ${text}`);
+  /** Our own guarantees: a miss is a failed demo on either platform. */
   const expect = (condition: unknown, message: string): void => {
     if (!condition) throw new CliError(`demo step failed: ${message}`);
   };
-
-  if (options.real) {
-    throw new CliError(
-      "--real is not supported by the scripted demo yet: the real API needs ANTHROPIC_API_KEY and VARGATE_PUBLIC_URL " +
-        "reachable from the platform (see docs/cli.md); run `vargate serve` for that",
-    );
-  }
-  if (io.env.ANTHROPIC_API_KEY) {
-    line(
-      paint(
-        "dim",
-        "ANTHROPIC_API_KEY is set, but the demo uses the fake platform: the real API needs VARGATE_PUBLIC_URL reachable from the platform (docs/cli.md).",
-      ),
-    );
-  }
 
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), "vargate-demo-"));
   const cleanup: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
   try {
     heading("vargate demo: one governed session, end to end");
-    // Loaded on demand: the SDK and the SQLite driver are optional peers.
-    const [{ createFakePlatform }, { anthropicUpstream }, { kyselyStorageFromUrl }] = await Promise.all([
-      import("../testing/fake-platform/index.js"),
-      import("../upstream/anthropic.js"),
-      import("../storage/kysely/index.js"),
-    ]);
+    const platform = await demoPlatform(options, io.env, (text) => line(paint("dim", text)));
+    cleanup.unshift(() => platform.close());
+    const real = platform.kind === "real";
+    /** What the agent chose to do: the scripted fake always does it; a real model may not, which is only a warning. */
+    const agentDid = (condition: unknown, message: string): boolean => {
+      if (condition) return true;
+      if (!real) throw new CliError(`demo step failed: ${message}`);
+      line(`  ${paint("yellow", "!")} ${message} (the model decides; the governance around it still held)`);
+      return false;
+    };
+    const turnTimeoutMs = real ? 180_000 : 20_000;
+    // Loaded on demand: the SQLite driver is an optional peer.
+    const { kyselyStorageFromUrl } = await import("../storage/kysely/index.js");
 
     const databasePath = join(dir, "vargate.db");
     step(`fresh SQLite database ${paint("dim", databasePath)}`);
     const storage: VargateStorage = kyselyStorageFromUrl(databasePath);
     cleanup.unshift(() => storage.close());
 
-    const fake = await createFakePlatform({ heartbeatMs: 0 });
-    cleanup.unshift(() => fake.close());
     const target = await startTarget();
     cleanup.unshift(() => closeServer(target.server));
 
     let handler: ReturnType<typeof toNodeHandler> | undefined;
     const server = createServer((req, res) => void handler?.(req, res));
-    server.listen(0, "127.0.0.1");
+    server.listen(platform.port, "127.0.0.1");
     await once(server, "listening");
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const publicUrl = platform.publicUrl ?? url;
     cleanup.unshift(() => closeServer(server));
 
     const governor = new VargateGovernor({
       storage,
       logger: io.logger ?? silentLogger,
-      upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
+      upstream: platform.upstream,
       tools: demoTools(target.url),
       credentialStore: encryptedCredentialStore({ records: storage.credentials, key: randomBytes(32) }),
-      governedCalls: { approvalWaitMs: 100, approvalPollMs: 10 },
+      // A short wait: the agent hears "pending approval" at once, and the demo approves over HTTP.
+      governedCalls: { approvalWaitMs: real ? 2_000 : 100, approvalPollMs: 10 },
       consumers: { leaseMs: 1_000, initialBackoffMs: 5, maxBackoffMs: 50 },
-      sessions: { publicUrl: url },
+      sessions: { publicUrl, ...(io.env.VARGATE_ENVIRONMENT_ID && { environmentId: io.env.VARGATE_ENVIRONMENT_ID }) },
     });
     handler = toNodeHandler(governor);
     await governor.migrate();
     governor.start();
     cleanup.unshift(() => governor.stop());
-    step(`governor listening on ${url}, upstream: the fake Managed Agents platform at ${fake.url}`);
+    step(`governor listening on ${url}${real ? ` (public URL ${publicUrl})` : ""}, upstream: ${platform.description}`);
 
     const tenantId = "acme";
     const { api_key: apiKey } = await governor.tenants.create({ tenant_id: tenantId });
@@ -151,24 +143,6 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
     });
     step(`agent config ${agent.id}: allows crm_lookup, create_transfer, send_email; send_email needs approval`);
 
-    const call = (name: string, input: Record<string, unknown>): FakeScriptStep => ({
-      type: "mcp_tool_use",
-      server: "vargate",
-      name,
-      input,
-    });
-    const scripts: Record<string, FakeScriptStep[]> = {
-      lookup: [call("crm_lookup", { customer_id: "c-42" })],
-      transfer: [call("create_transfer", { amount: 5000, to: "acct-9" })],
-      email: [call("send_email", { to: "ceo@example.com", subject: "Refund", body: "Refund issued" })],
-      builtins: [
-        { type: "tool_use", name: "read", input: { file_path: "README.md" }, result: "# README" },
-        { type: "tool_use", name: "bash", input: { command: "ls" }, result: "README.md" },
-      ],
-      cleanup: [{ type: "tool_use", name: "bash", input: { command: "rm -rf /" }, result: "" }],
-    };
-    fake.setDefaultScript(({ text }) => scripts[text] ?? [{ type: "message", text: "?" }]);
-
     const created = await api<{ session_id: string; anthropic_session_id: string }>("POST", "/managed/sessions", {
       agent_id: agent.id,
     });
@@ -176,58 +150,83 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
     const upstreamId = created.anthropic_session_id;
     step(`session ${sessionId} created over HTTP (upstream ${upstreamId}); the agent reaches tools over MCP`);
 
-    const turn = async (text: string) => {
-      const before = mcpResults(fake, upstreamId).length;
-      await userMessage(fake, upstreamId, text);
-      await fake.settled(upstreamId, { timeoutMs: 20_000 });
-      return mcpResults(fake, upstreamId).slice(before);
+    const turn = (name: keyof typeof DEMO_TURNS) => {
+      line(paint("dim", `  user: ${DEMO_TURNS[name].say}`));
+      return sayAndWait(platform.upstream, upstreamId, DEMO_TURNS[name].say, turnTimeoutMs);
     };
 
     heading("1. An allowed governed call with a brokered credential");
-    const [lookup] = await turn("lookup");
+    const lookup = await turn("lookup");
     const crmRequest = target.requests.find((r) => r.url === "/crm");
-    expect(lookup && !lookup.is_error, "crm_lookup was not allowed");
-    expect(crmRequest?.authorization === `Bearer ${CRM_SECRET}`, "the CRM did not receive the brokered credential");
-    expect(!lookup?.text.includes(CRM_SECRET), "the agent saw the credential");
-    ok(`crm_lookup allowed: the CRM received "Authorization: Bearer ${mask(CRM_SECRET)}"`);
+    if (agentDid(crmRequest, "the agent did not call crm_lookup")) {
+      expect(
+        lookup.some((result) => !result.isError),
+        "crm_lookup was not allowed",
+      );
+      expect(crmRequest?.authorization === `Bearer ${CRM_SECRET}`, "the CRM did not receive the brokered credential");
+      ok(`crm_lookup allowed: the CRM received "Authorization: Bearer ${mask(CRM_SECRET)}"`);
+    }
+    expect(!lookup.some((result) => result.text.includes(CRM_SECRET)), "the agent saw the credential");
     ok("the agent's result does not contain the credential");
 
     heading("2. A denied call");
-    const [transfer] = await turn("transfer");
-    expect(transfer?.is_error, "create_transfer 5000 was not denied");
-    expect(!target.requests.some((r) => r.url === "/transfers"), "the transfer reached the target");
-    ok(`create_transfer {amount: 5000} denied: ${violationsOf(transfer?.text ?? "")}`);
+    const transfer = await turn("transfer");
+    const largeTransfers = target.requests.filter((r) => r.url === "/transfers" && Number(parseBody(r).amount) > 1000);
+    expect(largeTransfers.length === 0, "a transfer over 1000 reached the target");
+    const denied = transfer.find((result) => result.isError);
+    if (agentDid(denied, "the agent did not call create_transfer")) {
+      ok(`create_transfer {amount: 5000} denied: ${violationsOf(denied?.text ?? "")}`);
+    }
 
     heading("3. A call that waits for approval, approved over HTTP");
-    const [email] = await turn("email");
-    expect(email?.text.includes("pending_approval"), "send_email did not wait for approval");
-    const { approvals } = await api<{ approvals: { action_id: string; tool: string }[] }>(
-      "GET",
-      "/managed/approvals?status=pending",
-    );
-    const approval = approvals.find((a) => a.tool === "send_email");
-    expect(approval, "no pending approval for send_email");
-    ok(`send_email is pending approval (action ${approval?.action_id}); nothing sent yet`);
-    await api("POST", `/managed/approvals/${approval?.action_id}/approve`, { note: "Looks right" });
-    expect(target.requests.filter((r) => r.url === "/email").length === 1, "the approved email did not run once");
-    ok(`approved via POST /managed/approvals/${approval?.action_id}/approve: the email ran exactly once`);
+    const email = await turn("email");
+    const pending = await poll(async () => {
+      const { approvals } = await api<{ approvals: { action_id: string; tool: string }[] }>(
+        "GET",
+        "/managed/approvals?status=pending",
+      );
+      return approvals.find((a) => a.tool === "send_email");
+    }, 2_000);
+    if (agentDid(pending, "the agent did not call send_email")) {
+      expect(real || email.some((r) => r.text.includes("pending_approval")), "send_email did not wait for approval");
+      expect(!target.requests.some((r) => r.url === "/email"), "the email was sent before approval");
+      ok(`send_email is pending approval (action ${pending?.action_id}); nothing sent yet`);
+      await api("POST", `/managed/approvals/${pending?.action_id}/approve`, { note: "Looks right" });
+      expect(target.requests.filter((r) => r.url === "/email").length === 1, "the approved email did not run once");
+      ok(`approved via POST /managed/approvals/${pending?.action_id}/approve: the email ran exactly once`);
+    }
 
     heading("4. Observed built-in tool uses");
     await turn("builtins");
-    const observedSoFar = await waitFor(async () => {
+    const observedSoFar = await poll(async () => {
       const trail = await governor.sessions.audit(tenantId, sessionId);
       const observed = trail.filter((r) => r.source === "mcp_observed");
       return observed.length >= 2 && observed;
-    });
-    for (const record of observedSoFar) ok(`observed ${record.tool} ${describeInput(record)}: ${record.decision}`);
+    }, 10_000);
+    if (agentDid(observedSoFar, "the agent did not use read and bash")) {
+      for (const record of observedSoFar ?? [])
+        ok(`observed ${record.tool} ${describeInput(record)}: ${record.decision}`);
+    }
 
     heading("5. An anomaly that triggers auto-interrupt");
-    await turn("cleanup");
-    const interrupted = await waitFor(async () => {
+    line(paint("dim", `  user: ${DEMO_TURNS.anomaly.say}`));
+    await platform.upstream.sendEvents(upstreamId, [
+      { type: "user.message", content: [{ type: "text", text: DEMO_TURNS.anomaly.say }] },
+    ]);
+    const interrupted = await poll(async () => {
       const current = await api<{ status: string; end_reason: string | null }>("GET", `/managed/sessions/${sessionId}`);
       return current.status === "interrupted" && current;
-    });
-    ok(`observed bash "rm -rf /": critical anomaly, session interrupted (${interrupted.end_reason})`);
+    }, turnTimeoutMs);
+    if (agentDid(interrupted, "the agent did not run the command; completing the session instead")) {
+      const anomaly = (await governor.sessions.audit(tenantId, sessionId)).find(
+        (r) => r.source === "mcp_observed" && r.severity === "critical",
+      );
+      ok(
+        `observed ${anomaly?.tool} ${describeInput(anomaly)}: critical anomaly, session interrupted (${interrupted?.end_reason})`,
+      );
+    } else {
+      await api("POST", `/managed/sessions/${sessionId}/complete`);
+    }
 
     heading("Audit trail");
     const trail = await api<{ records: AuditRecord[] }>("GET", `/managed/sessions/${sessionId}/audit`);
@@ -376,41 +375,27 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** What the customer's app does: send the agent a user message on the platform. */
-async function userMessage(fake: FakePlatform, upstreamId: string, text: string): Promise<void> {
-  const response = await fetch(`${fake.url}/v1/sessions/${upstreamId}/events`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${fake.apiKey}`,
-      "anthropic-beta": "managed-agents-2026-04-01",
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ events: [{ type: "user.message", content: [{ type: "text", text }] }] }),
-  });
-  if (!response.ok) throw new CliError(`the platform refused the user message: ${response.status}`);
-}
-
-function mcpResults(fake: FakePlatform, upstreamId: string): { text: string; is_error: boolean }[] {
-  return (fake.session(upstreamId)?.events ?? [])
-    .filter((event) => event.type === "agent.mcp_tool_result")
-    .map((event) => ({
-      text: ((event.content as { text?: string }[] | undefined) ?? []).map((c) => c.text ?? "").join(""),
-      is_error: event.is_error === true,
-    }));
-}
-
-async function waitFor<T>(probe: () => Promise<T | false | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Re-runs `probe` until it returns something truthy, or `timeoutMs` passes (then undefined). */
+async function poll<T>(probe: () => Promise<T | false | undefined>, timeoutMs: number): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new CliError("demo step timed out");
+    if (Date.now() > deadline) return undefined;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
-function describeInput(record: AuditRecord): string {
-  const input = record.input as Record<string, unknown> | null;
+function parseBody(request: TargetRequest): Record<string, unknown> {
+  try {
+    return JSON.parse(request.body) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function describeInput(record: AuditRecord | undefined): string {
+  const input = record?.input as Record<string, unknown> | null;
   const inner = input !== null && typeof input === "object" && "input" in input ? input.input : input;
   return JSON.stringify(inner ?? {});
 }

@@ -4,8 +4,9 @@ import { verifyAudit } from "./audit.js";
 import { listCredentials, setCredential } from "./credentials.js";
 import { databaseSecrets, resolveDatabaseUrl } from "./database.js";
 import { demo } from "./demo.js";
+import { DEFAULT_REAL_DEMO_PORT } from "./demo-platform.js";
 import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Redact, redactor } from "./io.js";
-import { DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from "./serve.js";
+import { DEFAULT_HOST, DEFAULT_PORT, parsePort, type ServeOptions, serve } from "./serve.js";
 import { createTenant } from "./tenants.js";
 import { verifyExportFile } from "./verify.js";
 import { VERSION } from "./version.js";
@@ -153,11 +154,18 @@ SIGINT or SIGTERM stops it cleanly. Prefer VARGATE_JWT_SECRET over --jwt-secret:
 
   program
     .command("demo")
-    .description("play one governed session end to end against the fake platform and print its evidence")
-    .option("--real", "use the real Managed Agents API (needs ANTHROPIC_API_KEY and VARGATE_PUBLIC_URL)")
-    .action(async (options: { real?: boolean }) => {
+    .description(
+      "play one governed session end to end and print its evidence (the fake platform, or the real API when ANTHROPIC_API_KEY and VARGATE_PUBLIC_URL are set)",
+    )
+    .option("--real", "require the real Managed Agents API (ANTHROPIC_API_KEY and VARGATE_PUBLIC_URL)")
+    .option("--fake", "use the fake platform even when ANTHROPIC_API_KEY is set")
+    .option(
+      "--port <port>",
+      `port the real API reaches through VARGATE_PUBLIC_URL (default: ${DEFAULT_REAL_DEMO_PORT})`,
+    )
+    .action(async ({ port, ...options }: { real?: boolean; fake?: boolean; port?: string }) => {
       const colour = process.stdout.isTTY === true && io.env.NO_COLOR === undefined;
-      state.exitCode = await demo({ ...options, colour }, io);
+      state.exitCode = await demo({ ...options, ...(port !== undefined && { port: parsePort(port) }), colour }, io);
     });
 
   return program;
