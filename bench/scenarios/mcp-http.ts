@@ -1,0 +1,217 @@
+// mcp_http: a full MCP tools/call round trip over loopback HTTP (node adapter, real SDK client) against a bare
+// node:http JSON echo server driven at the same concurrency.
+import { randomBytes, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import * as z from "zod";
+import { toNodeHandler } from "../../src/adapters/node.js";
+import { hashApiKey } from "../../src/auth/api-keys.js";
+import { encryptedCredentialStore } from "../../src/credentials/encrypted-store.js";
+import { VargateGovernor } from "../../src/governor.js";
+import type { SessionRecord } from "../../src/sessions/types.js";
+import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
+import type { VargateStorage } from "../../src/storage/port.js";
+import { defineTool } from "../../src/tools/define.js";
+import { measureLatencies } from "../lib/measure.js";
+import type { Measurement, Scenario } from "../lib/scenario.js";
+
+const CLIENTS = 32;
+const TOOL = "noop";
+const ARGUMENTS = { note: "bench" };
+
+export const mcpHttp: Scenario = {
+  name: "mcp_http",
+  description: `MCP tools/call round trips over loopback HTTP, ${CLIENTS} concurrent SDK clients, no-op governed tool`,
+  async run(context) {
+    const operations = context.quick ? 3_000 : 20_000;
+    const warmup = context.quick ? 300 : 1_000;
+
+    const storage = kyselyStorageFromUrl(join(context.tmpDir, "mcp-http.db"));
+    const governor = new VargateGovernor({
+      storage,
+      logger: { debug() {}, info() {}, warn: console.error, error: console.error },
+      // The no-op tool needs no credentials, but the pipeline opens the store for every allowed call.
+      credentialStore: encryptedCredentialStore({ records: storage.credentials, key: randomBytes(32) }),
+      tools: [
+        defineTool({
+          name: TOOL,
+          description: "Does nothing",
+          inputSchema: z.object({ note: z.string() }),
+          execute: async () => "ok",
+        }),
+      ],
+    });
+    await governor.migrate();
+    const tenantId = "bench";
+    await governor.tenants.create({ tenant_id: tenantId, max_concurrent_sessions: 1_000 });
+    const config = await governor.agents.create(tenantId, { name: "bench", allowed_tools: [TOOL] });
+
+    const server = http.createServer(toNodeHandler(governor));
+    server.keepAliveTimeout = 60_000;
+    const origin = await listen(server);
+    const clients: Client[] = [];
+    let measured: Measurement;
+    try {
+      for (let i = 0; i < CLIENTS; i++) {
+        const { session, token } = await seedSession(storage, tenantId, config.id, config.version);
+        clients.push(await connect(`${origin}/managed/mcp/${session.id}`, token));
+      }
+      context.log(`mcp_http: ${CLIENTS} clients initialized; ${operations} calls`);
+      // Each worker takes a client of its own, so no MCP client has two calls in flight.
+      const free = [...clients];
+      measured = await measureLatencies({
+        label: `vargate MCP tools/call (node:http, SQLite file WAL, ${CLIENTS} clients)`,
+        operations,
+        concurrency: CLIENTS,
+        warmup,
+        operation: async () => {
+          const client = free.pop() as Client;
+          try {
+            const result = await client.callTool({ name: TOOL, arguments: ARGUMENTS });
+            if (result.isError) throw new Error(`tools/call failed: ${JSON.stringify(result.content)}`);
+          } finally {
+            free.push(client);
+          }
+        },
+      });
+      const records = await storage.audit.head(tenantId);
+      measured = { ...measured, extra: { storage: "SQLite file (WAL)", audit_records: records.seq } };
+    } finally {
+      await Promise.all(clients.map((client) => client.close().catch(() => {})));
+      await close(server);
+      await governor.stop();
+      await storage.close();
+    }
+
+    const baseline = await echoBaseline(operations, warmup, context.log);
+    const p99 = measured.p99Ms ?? Number.POSITIVE_INFINITY;
+    return {
+      measured,
+      baseline,
+      target: "≥ 3,000 calls/s, p99 ≤ 10 ms",
+      targetMet: measured.throughput >= 3_000 && p99 <= 10,
+      notes:
+        "Governor with SQLite file storage (WAL) behind toNodeHandler; each call is authenticated, policy-evaluated, " +
+        "audited (hash-chained append) and run. Baseline: node:http echoing the same JSON-RPC body, driven by fetch " +
+        `(undici keep-alive) at the same concurrency (${CLIENTS}).`,
+    };
+  },
+};
+
+/** A bare node:http server that answers each JSON-RPC body with itself, driven by keep-alive fetch. */
+async function echoBaseline(operations: number, warmup: number, log: (message: string) => void) {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      JSON.parse(body.toString("utf8"));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.byteLength });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const origin = await listen(server);
+  log("mcp_http: baseline (node:http JSON echo)");
+  try {
+    let id = 0;
+    return await measureLatencies({
+      label: `node:http JSON echo (fetch keep-alive, ${CLIENTS} concurrent)`,
+      operations,
+      concurrency: CLIENTS,
+      warmup,
+      operation: async () => {
+        const body = JSON.stringify({
+          jsonrpc: "2.0",
+          id: id++,
+          method: "tools/call",
+          params: { name: TOOL, arguments: ARGUMENTS },
+        });
+        const response = await fetch(`${origin}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body,
+        });
+        await response.json();
+      },
+    });
+  } finally {
+    await close(server);
+  }
+}
+
+/** An active session of the agent, stored directly (no upstream needed), and its bearer token. */
+async function seedSession(storage: VargateStorage, tenantId: string, agentId: string, agentVersion: number) {
+  const token = `vgs_${randomBytes(32).toString("hex")}`;
+  const now = new Date().toISOString();
+  const pending: SessionRecord = {
+    id: `vs-${randomBytes(8).toString("hex")}`,
+    tenant_id: tenantId,
+    agent_id: agentId,
+    agent_version: agentVersion,
+    status: "pending",
+    anthropic_session_id: null,
+    environment_id: null,
+    upstream_vault_id: null,
+    system_prompt_hash: "0".repeat(64),
+    mcp_token_hash: hashApiKey(token),
+    metadata: {},
+    max_session_hours: 8,
+    created_at: now,
+    ended_at: null,
+    end_reason: null,
+  };
+  await storage.sessions.reserve(pending, {
+    maxConcurrent: 1_000,
+    maxDaily: 1_000,
+    agentMaxDaily: 1_000,
+    windowStart: new Date(Date.now() - 86_400_000).toISOString(),
+  });
+  const session = await storage.sessions.activate(
+    tenantId,
+    pending.id,
+    { anthropic_session_id: `sesn_${pending.id}`, environment_id: "env_bench", upstream_vault_id: null },
+    {
+      action_id: randomUUID(),
+      session_id: pending.id,
+      agent_id: agentId,
+      event_id: null,
+      actor: null,
+      source: "control_plane",
+      tool: "control_plane",
+      method: "create_session",
+      decision: "allow",
+      severity: "none",
+      violations: [],
+      input: {},
+      policy_version: null,
+      requested_at: now,
+    },
+  );
+  if (!session) throw new Error("session activation failed");
+  return { session, token };
+}
+
+async function connect(url: string, token: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: "vargate-bench", version: "0.0.0" });
+  await client.connect(transport);
+  return client;
+}
+
+async function listen(server: http.Server): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
