@@ -51,3 +51,23 @@ export const updateAgentConfigSchema = z
 
 export type CreateAgentConfigInput = z.input<typeof createAgentConfigSchema>;
 export type UpdateAgentConfigInput = z.input<typeof updateAgentConfigSchema>;
+
+/** An agent config as the API returns it: `AgentConfigRecord` (test/http/openapi.test.ts checks they match). */
+export const agentConfigRecordSchema = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  name: z.string(),
+  anthropic_model: z.string(),
+  system_prompt: z.string().nullable(),
+  allowed_tools: z.array(z.string()),
+  require_human_approval: z.array(z.string()),
+  max_session_hours: z.number(),
+  max_daily_sessions: z.number().int(),
+  max_delegation_depth: z.number().int(),
+  governance_profile: z.record(z.string(), z.json()),
+  parent_agent_id: z.string().nullable(),
+  anthropic_agent_id: z.string().nullable(),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});

@@ -14,3 +14,24 @@ export const listApprovalsQuerySchema = z.object({
 
 export type DecideApprovalInput = z.input<typeof decideApprovalSchema>;
 export type ListApprovalsQuery = z.input<typeof listApprovalsQuerySchema>;
+
+/** An approval as the API returns it: `ApprovalRecord` (test/http/openapi.test.ts checks they match). */
+export const approvalRecordSchema = z.object({
+  action_id: z.string(),
+  tenant_id: z.string(),
+  session_id: z.string(),
+  agent_id: z.string(),
+  kind: z.enum(["governed_call", "builtin_tool"]),
+  tool: z.string(),
+  input: z.json(),
+  input_digest: z.string(),
+  upstream_event_id: z.string().nullable(),
+  status: z.enum(["pending", "approved", "rejected", "expired"]),
+  requested_at: z.string(),
+  expires_at: z.string(),
+  decided_at: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  note: z.string().nullable(),
+  execution: z.enum(["none", "claimed", "done"]),
+  result: z.json().nullable(),
+});

@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { ActorOptions } from "../agents/service.js";
 import { type AnomalyRuleSet, compileAnomalyRules, DEFAULT_ANOMALY_THRESHOLD } from "../anomaly/index.js";
 import { controlPlaneEntry } from "../audit/entries.js";
@@ -16,6 +17,15 @@ export interface PolicyView {
   created_at: string | null;
   created_by: string | null;
 }
+
+/** `PolicyView` as a schema, for the OpenAPI document (test/http/openapi.test.ts checks they match). */
+export const policyViewSchema = z.object({
+  tenant_id: z.string(),
+  version: z.number().int(),
+  document: z.record(z.string(), z.json()),
+  created_at: z.string().nullable(),
+  created_by: z.string().nullable(),
+});
 
 /** A policy ready to evaluate: the compiled rules and the tenant's anomaly rules. */
 export interface ActivePolicy {
