@@ -15,10 +15,13 @@ export type RequestHandler = (request: Request) => Promise<Response>;
 
 /**
  * A route that answers the raw request itself, authentication included: the MCP endpoint, whose bearer token
- * belongs to a session rather than a tenant. The core matches its path and method, then hands the request over
- * unread (no tenant authentication, no body parsing) and maps anything it throws like any other route's error.
+ * belongs to a session rather than a tenant, and the public OpenAPI document. The core matches its path and
+ * method, then hands the request over unread (no tenant authentication, no body parsing) and maps anything it
+ * throws like any other route's error.
  */
 export interface RawRoute extends Route {
+  /** How the route authenticates callers instead of the tenant credential; the OpenAPI document states it. */
+  authentication: "session-token" | "none";
   serve(request: Request, context: RawRouteContext): Promise<Response>;
 }
 

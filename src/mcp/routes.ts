@@ -1,3 +1,4 @@
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { VargateError } from "../errors.js";
 import type { RawRoute } from "../http/handler.js";
 import { createMcpEndpoint } from "./endpoint.js";
@@ -15,6 +16,10 @@ export const mcpRoutes: readonly RawRoute[] = [
     method: "POST",
     path: MCP_ROUTE_PATH,
     summary: "MCP endpoint of a governed session (Streamable HTTP, stateless; the session's bearer token)",
+    // The schema the SDK's transport validates each message with (a batch is a list of them).
+    body: JSONRPCMessageSchema,
+    response: { description: "The JSON-RPC response, as JSON or an SSE stream (Streamable HTTP)" },
+    authentication: "session-token",
     handle: async () => {
       throw new VargateError("INTERNAL_ERROR", "The MCP route answers raw requests only");
     },
