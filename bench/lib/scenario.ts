@@ -10,6 +10,11 @@ export interface BenchContext {
   readonly postgresUrl: string | undefined;
   /** Progress line on stderr. */
   log(message: string): void;
+  /**
+   * Results of the scenarios that already ran in this process, by name (replay reads decision's throughput).
+   * Optional so that a scenario can also be run on its own; absent entries mean "not run" (or `--only`).
+   */
+  readonly results?: ReadonlyMap<string, ScenarioResult>;
 }
 
 /** One measured workload: the system under test or its baseline. */
