@@ -3,6 +3,14 @@
 import type { StorageConformanceOptions } from "./storage-conformance.js";
 
 export * from "./fake-platform/index.js";
+export {
+  type ObservedVerdict,
+  POLICY_TESTER_NOW,
+  type PolicyCallContext,
+  type PolicyTester,
+  type PolicyTesterOptions,
+  policyTester,
+} from "./policy-tester.js";
 export type { StorageConformanceOptions };
 
 /**
