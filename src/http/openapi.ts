@@ -183,7 +183,6 @@ const JSON_VALUE = JSON.stringify((({ $schema: _, ...rest }) => rest)(z.toJSONSc
 class SchemaComponents {
   readonly schemas: Record<string, JsonObject> = {};
   readonly #names = z.registry<{ id: string }>();
-
   readonly #documentedAs = new Map<z.core.$ZodType, { id: string; schema: z.ZodType }>();
 
   constructor() {
