@@ -81,6 +81,7 @@ export {
   type RequestHandler,
   type RequestHandlerOptions,
 } from "./http/handler.js";
+export { type OpenApiDocument, type OpenApiOptions, openApiDocument } from "./http/openapi.js";
 export { type Route, type RouteContext, routes } from "./http/routes.js";
 export { type IdGenerator, randomIds } from "./ids.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
