@@ -89,9 +89,13 @@ export class SessionConsumer {
     heartbeat.unref?.();
     try {
       for (let attempt = 0; !this.#abort.signal.aborted; attempt += 1) {
+        // One signal per connection: however #consume ends, the stream it was reading is closed.
+        const connection = new AbortController();
+        const onStop = () => connection.abort();
+        this.#abort.signal.addEventListener("abort", onStop, { once: true });
         try {
           // Open the stream before backfilling, so events produced during the backfill wait in its buffer.
-          const stream = await this.#upstream.streamEvents(anthropicId, { signal: this.#abort.signal });
+          const stream = await this.#upstream.streamEvents(anthropicId, { signal: connection.signal });
           this.#connectedSince = timestamp(this.#context.clock);
           if (!(await this.#persist(0, "connected"))) return;
           attempt = 0;
@@ -107,6 +111,9 @@ export class SessionConsumer {
             session_id: this.session.id,
             error: error instanceof Error ? error.message : String(error),
           });
+        } finally {
+          this.#abort.signal.removeEventListener("abort", onStop);
+          connection.abort();
         }
         this.#connectedSince = null;
         if (!(await this.#persist(0, "reconnecting").catch(() => true))) return;
@@ -121,13 +128,19 @@ export class SessionConsumer {
     }
   }
 
-  /** Handles events until the source ends. Returns true when the consumer should stop for good. */
+  /**
+   * Handles events until the source ends. Returns true when the consumer should stop for good. Events that have
+   * already arrived are handled as one batch (one chain append, one cursor write), so a busy stream costs a few
+   * transactions per read rather than several per event.
+   */
   async #consume(events: AsyncIterable<UpstreamEvent>): Promise<boolean> {
-    for await (const event of events) {
+    for await (const batch of arrived(events, MAX_BATCH)) {
       if (this.#abort.signal.aborted) return true;
-      if (this.#alreadyHandled(event)) continue;
-      const stop = await this.#handle(event);
-      if (!(await this.#persist(1, "connected"))) return true;
+      const fresh = batch.filter((event) => !this.#alreadyHandled(event));
+      if (fresh.length === 0) continue;
+      const { stop, handled } = await this.#sink.handleBatch(fresh);
+      for (const event of fresh.slice(0, handled)) this.#advanceCursor(event);
+      if (!(await this.#persist(handled, "connected"))) return true;
       if (stop) return true;
     }
     return false;
@@ -137,12 +150,6 @@ export class SessionConsumer {
     const at = event.processed_at;
     if (!at || !this.#cursor) return false;
     return at < this.#cursor || (at === this.#cursor && this.#idsAtCursor.has(event.id));
-  }
-
-  async #handle(event: UpstreamEvent): Promise<boolean> {
-    const stop = await this.#sink.handle(event);
-    this.#advanceCursor(event);
-    return stop;
   }
 
   #advanceCursor(event: UpstreamEvent): void {
@@ -202,6 +209,71 @@ export class SessionConsumer {
     const base = Math.min(this.#options.maxBackoffMs, this.#options.initialBackoffMs * 2 ** attempt);
     return base / 2 + Math.random() * (base / 2);
   }
+}
+
+/** The most events handled in one batch. */
+const MAX_BATCH = 1000;
+
+/**
+ * Groups an event source into batches of the events that have already arrived: after the first event of a
+ * batch, it keeps taking events while the next one is ready before a macrotask turn (parsed from data already
+ * read), so a batch never waits for the network. A stream that trickles yields batches of one.
+ */
+export async function* arrived<T>(source: AsyncIterable<T>, max: number): AsyncGenerator<T[]> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const first = await next.catch((error: unknown) => {
+        finished = true;
+        throw error;
+      });
+      if (first.done) {
+        finished = true;
+        return;
+      }
+      const batch = [first.value];
+      next = iterator.next();
+      let failure: { error: unknown } | undefined;
+      while (batch.length < max) {
+        let ready: IteratorResult<T> | typeof NOT_YET;
+        try {
+          ready = await Promise.race([next, nextMacrotask()]);
+        } catch (error) {
+          // The events before the failure are handled first; then it surfaces.
+          failure = { error };
+          break;
+        }
+        if (ready === NOT_YET) break;
+        if (ready.done) {
+          finished = true;
+          break;
+        }
+        batch.push(ready.value);
+        next = iterator.next();
+      }
+      yield batch;
+      if (failure) {
+        finished = true;
+        throw failure.error;
+      }
+      if (finished) return;
+    }
+  } finally {
+    // Stopped early: a read is in flight, so the source cannot close now; it closes when that read settles
+    // (the consumer aborts the connection, which settles it at once).
+    if (!finished) {
+      next.catch(() => {});
+      iterator.return?.()?.catch(() => {});
+    }
+  }
+}
+
+const NOT_YET = Symbol("not yet");
+
+function nextMacrotask(): Promise<typeof NOT_YET> {
+  return new Promise((resolve) => setImmediate(resolve, NOT_YET));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -55,51 +55,112 @@ export class SessionEventSink {
 
   /** Handles one event. Returns true when the session ended and the consumer should stop. */
   async handle(event: UpstreamEvent): Promise<boolean> {
-    await this.#initialise();
-    const { storage, clock, ids } = this.#deps.context;
-    const tenantId = this.#session.tenant_id;
+    return (await this.handleBatch([event])).stop;
+  }
 
-    if (event.type === "agent.mcp_tool_use" && event.mcp_server_name === GOVERNOR_MCP_SERVER_NAME) {
-      this.#governedUses.set(event.id, { tool: String(event.name), input: (event.input ?? {}) as JsonValue });
-      return false;
-    }
-    if (event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string") {
-      const use = this.#governedUses.get(event.mcp_tool_use_id);
-      if (use) {
-        this.#governedUses.delete(event.mcp_tool_use_id);
-        return this.#matchGovernedUse(event.mcp_tool_use_id, use);
+  /**
+   * Handles events in stream order, with the same effect as handling them one by one, but with one chain append
+   * for a run of observed tool uses instead of one per use. Stops at the first event after which the consumer
+   * must stop (the session ended, or the anomaly score crossed the threshold); `handled` counts the events
+   * handled up to and including it, so the caller advances its cursor over exactly those.
+   */
+  async handleBatch(events: readonly UpstreamEvent[]): Promise<{ stop: boolean; handled: number }> {
+    await this.#initialise();
+    const { clock } = this.#deps.context;
+    const tenantId = this.#session.tenant_id;
+    // Observed tool uses waiting for one appendEvents, and results waiting for their records to be stored.
+    const uses: { entry: AuditEntry; event: UpstreamEvent; hits: AnomalyHit[] }[] = [];
+    const results: { toolUseEventId: string; result: JsonValue }[] = [];
+    const batched = new Set<string>();
+    let policy: Awaited<ReturnType<TenantPolicies["active"]>> | undefined;
+
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index] as UpstreamEvent;
+      const handled = index + 1;
+      if (event.type === "agent.mcp_tool_use" && event.mcp_server_name === GOVERNOR_MCP_SERVER_NAME) {
+        this.#governedUses.set(event.id, { tool: String(event.name), input: (event.input ?? {}) as JsonValue });
+        continue;
+      }
+      if (event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string") {
+        const use = this.#governedUses.get(event.mcp_tool_use_id);
+        if (use) {
+          this.#governedUses.delete(event.mcp_tool_use_id);
+          // Its finding (if any) goes on the chain after the uses before it.
+          await this.#flush(uses, results);
+          if (await this.#matchGovernedUse(event.mcp_tool_use_id, use)) return { stop: true, handled };
+          continue;
+        }
+      }
+
+      const meaning = interpretEvent(event, this.#session, timestamp(clock));
+      switch (meaning.kind) {
+        case "tool_use": {
+          // The same event twice in one batch would be two inserts of one event id: the first one counts.
+          if (batched.has(event.id)) break;
+          batched.add(event.id);
+          policy ??= await this.#deps.policies.active(tenantId);
+          const hits = detectAnomalies(meaning.entry.tool, meaning.entry.input, policy.anomalies);
+          const entry: AuditEntry = {
+            ...meaning.entry,
+            action_id: this.#deps.context.ids.actionId(),
+            severity: maxHitSeverity(hits),
+            violations: hits.map((hit) => hit.rule),
+          };
+          uses.push({ entry, event, hits });
+          // A finding may interrupt the session: nothing after it may be recorded before the score is raised.
+          if (hits.length > 0) {
+            const stored = await this.#flush(uses, results);
+            if (stored.has(entry.event_id as string) && (await this.#raiseScore(hits, policy.anomalyThreshold))) {
+              return { stop: true, handled };
+            }
+          }
+          break;
+        }
+        case "tool_result":
+          results.push({ toolUseEventId: meaning.toolUseEventId, result: meaning.result });
+          break;
+        case "session_ended":
+          await this.#flush(uses, results);
+          await this.#deps.onSessionEnded(this.#session, meaning.status, meaning.reason);
+          return { stop: true, handled };
+        default:
+          break;
       }
     }
+    await this.#flush(uses, results);
+    return { stop: false, handled: events.length };
+  }
 
-    const meaning = interpretEvent(event, this.#session, timestamp(clock));
-    switch (meaning.kind) {
-      case "tool_use": {
-        const policy = await this.#deps.policies.active(tenantId);
-        const hits = detectAnomalies(meaning.entry.tool, meaning.entry.input, policy.anomalies);
-        const entry: AuditEntry = {
-          ...meaning.entry,
-          action_id: ids.actionId(),
-          severity: maxHitSeverity(hits),
-          violations: hits.map((hit) => hit.rule),
-        };
-        const stored = await storage.audit.appendEvents(tenantId, [entry]);
-        // Only the first reading of an event acts on it; a re-read after a reconnect is a no-op.
-        if (stored.length === 0) return false;
-        if (event.type === "agent.tool_use" && event.evaluated_permission === "ask") {
+  /**
+   * Appends the waiting observed records in one transaction, opens approvals for the newly stored ones held under
+   * `always_ask`, then joins the waiting results. Returns the event ids stored now (a re-read stores nothing).
+   */
+  async #flush(
+    uses: { entry: AuditEntry; event: UpstreamEvent }[],
+    results: { toolUseEventId: string; result: JsonValue }[],
+  ): Promise<Set<string>> {
+    const { storage } = this.#deps.context;
+    const tenantId = this.#session.tenant_id;
+    const stored = new Set<string>();
+    if (uses.length > 0) {
+      const records = await storage.audit.appendEvents(
+        tenantId,
+        uses.map((use) => use.entry),
+      );
+      for (const record of records) if (record.event_id) stored.add(record.event_id);
+      // Only the first reading of an event acts on it; a re-read after a reconnect is a no-op.
+      for (const { entry, event } of uses) {
+        if (event.type === "agent.tool_use" && event.evaluated_permission === "ask" && stored.has(event.id)) {
           await storage.approvals.create(this.#builtinApproval(entry, event), null);
         }
-        if (hits.length > 0) return this.#raiseScore(hits, policy.anomalyThreshold);
-        return false;
       }
-      case "tool_result":
-        await storage.audit.setResult(tenantId, this.#session.id, meaning.toolUseEventId, meaning.result);
-        return false;
-      case "session_ended":
-        await this.#deps.onSessionEnded(this.#session, meaning.status, meaning.reason);
-        return true;
-      default:
-        return false;
+      uses.length = 0;
     }
+    for (const { toolUseEventId, result } of results) {
+      await storage.audit.setResult(tenantId, this.#session.id, toolUseEventId, result);
+    }
+    results.length = 0;
+    return stored;
   }
 
   async #raiseScore(hits: AnomalyHit[], threshold: number): Promise<boolean> {
