@@ -11,6 +11,7 @@ import {
   McpError,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import * as z from "zod";
 import { hashApiKey, hashesEqual } from "../auth/api-keys.js";
 import { VERSION } from "../cli/version.js";
@@ -68,6 +69,15 @@ const APPROVAL_STATUS_DESCRIPTOR: Tool = {
     additionalProperties: false,
   },
   annotations: { readOnlyHint: true, idempotentHint: true },
+};
+
+/**
+ * The SDK server validates elicitation answers with this; by default every `Server` builds its own Ajv instance,
+ * which was the largest single cost of a stateless request. This server never elicits, so nothing is validated:
+ * the validator refuses everything rather than pretend to check.
+ */
+const NO_ELICITATION: jsonSchemaValidator = {
+  getValidator: () => () => ({ valid: false, data: undefined, errorMessage: "vargate does not elicit input" }),
 };
 
 const UNAUTHORIZED_HEADERS = { "www-authenticate": 'Bearer realm="vargate-mcp"' };
@@ -201,6 +211,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           `vargate governs these tools for session ${session.id}. Every call is checked against policy and ` +
           "audited. A denied call returns an error naming the violations. A call that needs human approval " +
           `returns {"status":"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`,
+        jsonSchemaValidator: NO_ELICITATION,
       },
     );
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listTools(session) }));
