@@ -17,6 +17,8 @@ interface Subscriber {
   cutAt: number | undefined;
   cutMode: FakeStreamDropMode;
   closed: boolean;
+  /** True while writes of this tick are corked into one socket write. */
+  corked: boolean;
   heartbeat: NodeJS.Timeout | undefined;
 }
 
@@ -52,6 +54,7 @@ export class StreamHub {
       cutAt: rule?.afterFrames,
       cutMode: rule?.mode ?? "destroy",
       closed: false,
+      corked: false,
       heartbeat: undefined,
     };
     let set = this.subscribers.get(sessionId);
@@ -136,6 +139,16 @@ export class StreamHub {
     if (sub.closed) return;
     const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
     sub.frames += 1;
+    // Frames written in one tick leave in one socket write, as a buffering server sends them: same bytes,
+    // far fewer syscalls and reads when a script emits thousands of events.
+    if (!sub.corked) {
+      sub.corked = true;
+      sub.res.cork();
+      process.nextTick(() => {
+        sub.corked = false;
+        sub.res.uncork();
+      });
+    }
     if (sub.cutAt !== undefined && sub.frames >= sub.cutAt) {
       sub.res.write(frame);
       this.cut(sub);
