@@ -46,7 +46,8 @@ export class GovernedCalls {
   readonly #context: GovernorContext;
   readonly #policies: TenantPolicies;
   readonly #tools: ToolRegistry;
-  readonly #credentials: () => CredentialStore;
+  /** Resolves the store only when a tool declares credentials: tools without any run without a credential key. */
+  readonly #credentials: Pick<CredentialStore, "get">;
   readonly #approvals: Approvals;
   readonly #options: GovernedCallOptions;
 
@@ -61,7 +62,7 @@ export class GovernedCalls {
     this.#context = deps.context;
     this.#policies = deps.policies;
     this.#tools = deps.tools;
-    this.#credentials = deps.credentials;
+    this.#credentials = { get: (tenantId, name) => deps.credentials().get(tenantId, name) };
     this.#approvals = deps.approvals;
     this.#options = deps.options;
   }
@@ -158,7 +159,7 @@ export class GovernedCalls {
     const tool = this.#tools.get(toolName);
     const result = tool
       ? await executeTool(tool, input, {
-          credentials: this.#credentials(),
+          credentials: this.#credentials,
           tenantId: session.tenant_id,
           sessionId: session.id,
           agentId: session.agent_id,

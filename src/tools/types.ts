@@ -47,7 +47,7 @@ export interface GovernedTool<TInput = unknown> {
 /** How `executeTool` runs one allowed call. */
 export interface ExecuteToolOptions {
   /** Where the tool's declared credentials are read from. */
-  credentials: CredentialStore;
+  credentials: Pick<CredentialStore, "get">;
   tenantId: string;
   sessionId: string;
   agentId: string;
