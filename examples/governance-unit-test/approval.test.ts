@@ -1,10 +1,9 @@
 // The same policy, live: a governor with the fake Managed Agents platform as its upstream. The scripted agent
 // calls governed tools over real MCP; external email waits for a human and runs once when approved.
-import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { defineTool, encryptedCredentialStore, GOVERNOR_MCP_SERVER_NAME, VargateGovernor } from "vargate";
+import { defineTool, GOVERNOR_MCP_SERVER_NAME, VargateGovernor } from "vargate";
 import { anthropicUpstream } from "vargate/anthropic";
 import { memoryStorage } from "vargate/memory";
 import { toNodeHandler } from "vargate/node";
@@ -44,8 +43,6 @@ beforeAll(async () => {
   const storage = memoryStorage();
   governor = new VargateGovernor({
     storage,
-    // The default store needs VARGATE_CREDENTIAL_KEY before any tool runs, even one without credentials.
-    credentialStore: encryptedCredentialStore({ records: storage.credentials, key: randomBytes(32) }),
     upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
     tools,
     // A call waiting for a human answers the agent "pending" after 50 ms instead of holding the MCP call.
