@@ -10,7 +10,6 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import * as z from "zod";
 import { toNodeHandler } from "../../src/adapters/node.js";
 import { hashApiKey } from "../../src/auth/api-keys.js";
-import { encryptedCredentialStore } from "../../src/credentials/encrypted-store.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
@@ -27,15 +26,13 @@ export const mcpHttp: Scenario = {
   name: "mcp_http",
   description: `MCP tools/call round trips over loopback HTTP, ${CLIENTS} concurrent SDK clients, no-op governed tool`,
   async run(context) {
-    const operations = context.quick ? 3_000 : 20_000;
+    const operations = context.quick ? 2_000 : 10_000;
     const warmup = context.quick ? 300 : 1_000;
 
     const storage = kyselyStorageFromUrl(join(context.tmpDir, "mcp-http.db"));
     const governor = new VargateGovernor({
       storage,
       logger: { debug() {}, info() {}, warn: console.error, error: console.error },
-      // The no-op tool needs no credentials, but the pipeline opens the store for every allowed call.
-      credentialStore: encryptedCredentialStore({ records: storage.credentials, key: randomBytes(32) }),
       tools: [
         defineTool({
           name: TOOL,
@@ -63,6 +60,7 @@ export const mcpHttp: Scenario = {
       context.log(`mcp_http: ${CLIENTS} clients initialized; ${operations} calls`);
       // Each worker takes a client of its own, so no MCP client has two calls in flight.
       const free = [...clients];
+      const cpu = process.cpuUsage();
       measured = await measureLatencies({
         label: `vargate MCP tools/call (node:http, SQLite file WAL, ${CLIENTS} clients)`,
         operations,
@@ -78,8 +76,17 @@ export const mcpHttp: Scenario = {
           }
         },
       });
+      const cpuUs = cpuMicros(cpu);
       const records = await storage.audit.head(tenantId);
-      measured = { ...measured, extra: { storage: "SQLite file (WAL)", audit_records: records.seq } };
+      measured = {
+        ...measured,
+        extra: {
+          storage: "SQLite file (WAL)",
+          audit_records: records.seq,
+          // CPU of this process (server and clients) per call: steadier than wall time on a shared machine.
+          cpu_us_per_call: Math.round(cpuUs / (operations + warmup)),
+        },
+      };
     } finally {
       await Promise.all(clients.map((client) => client.close().catch(() => {})));
       await close(server);
@@ -119,7 +126,8 @@ async function echoBaseline(operations: number, warmup: number, log: (message: s
   log("mcp_http: baseline (node:http JSON echo)");
   try {
     let id = 0;
-    return await measureLatencies({
+    const cpu = process.cpuUsage();
+    const measurement = await measureLatencies({
       label: `node:http JSON echo (fetch keep-alive, ${CLIENTS} concurrent)`,
       operations,
       concurrency: CLIENTS,
@@ -139,6 +147,7 @@ async function echoBaseline(operations: number, warmup: number, log: (message: s
         await response.json();
       },
     });
+    return { ...measurement, extra: { cpu_us_per_call: Math.round(cpuMicros(cpu) / (operations + warmup)) } };
   } finally {
     await close(server);
   }
@@ -203,6 +212,11 @@ async function connect(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "vargate-bench", version: "0.0.0" });
   await client.connect(transport);
   return client;
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
 }
 
 async function listen(server: http.Server): Promise<string> {
