@@ -101,10 +101,13 @@ export class TenantPolicies {
 
   /** The tenant's current policy, compiled (cached per version). */
   async active(tenantId: string): Promise<ActivePolicy> {
-    const record = await this.#context.storage.policies.current(tenantId);
-    const key = `${tenantId}\u0000${record?.version ?? 0}`;
-    const cached = this.#cache.get(key);
+    const { policies } = this.#context.storage;
+    // Only the version on the hot path: a stored version never changes, so its compiled form is cached.
+    const version = await policies.currentVersion(tenantId);
+    const cached = this.#cache.get(`${tenantId}\u0000${version ?? 0}`);
     if (cached) return cached;
+    const record = version === null ? null : await policies.get(tenantId, version);
+    const key = `${tenantId}\u0000${record?.version ?? 0}`;
     const active = this.compile(record ? (record.document as unknown as TenantPolicy) : null, record?.version ?? null);
     if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(key, active);

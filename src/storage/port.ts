@@ -163,8 +163,8 @@ export interface AuditStore {
     filter: { source: AuditSource; session_id?: string; agent_id?: string; since?: string },
   ): Promise<Record<string, number>>;
   /**
-   * Sets the result of the record with `actionId` (outside the record hash, like `setResult`). Single statement.
-   * Returns whether a record matched.
+   * Sets the result of the record with `actionId` (outside the record hash, like `setResult`). Single statement
+   * (an implementation may commit several callers' statements in one transaction). Returns whether a record matched.
    */
   setActionResult(tenantId: string, actionId: string, result: AuditResult): Promise<boolean>;
 }
@@ -261,6 +261,12 @@ export interface SettingStore {
 export interface PolicyStore {
   /** The tenant's highest version, or `null` before the first `put`. Single read. */
   current(tenantId: string): Promise<PolicyRecord | null>;
+  /**
+   * The number of the tenant's highest version, or `null` before the first `put`; what `current` would return the
+   * version of, without reading the document. Single read. Versions never change once stored, so a caller may
+   * cache documents by version and read only this on the hot path.
+   */
+  currentVersion(tenantId: string): Promise<number | null>;
   /** One version. Single read. */
   get(tenantId: string, version: number): Promise<PolicyRecord | null>;
   /**

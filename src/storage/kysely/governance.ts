@@ -39,6 +39,19 @@ export function policyStore({ runner, dialect, audited }: StoreContext): PolicyS
       });
     },
 
+    currentVersion(tenantId) {
+      return runner.run("policies.currentVersion", async (db) => {
+        const row = await db
+          .selectFrom(T.policies)
+          .select("version")
+          .where("tenant_id", "=", tenantId)
+          .orderBy("version", "desc")
+          .limit(1)
+          .executeTakeFirst();
+        return row ? toNumber(row.version) : null;
+      });
+    },
+
     get(tenantId, version) {
       return runner.run("policies.get", async (db) => {
         const row = await db

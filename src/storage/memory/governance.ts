@@ -10,6 +10,10 @@ export function memoryPoliciesStore(state: MemoryState): PolicyStore {
       open();
       return structuredClone(policies.get(tenantId)?.at(-1) ?? null);
     },
+    async currentVersion(tenantId) {
+      open();
+      return policies.get(tenantId)?.at(-1)?.version ?? null;
+    },
     async get(tenantId, version) {
       open();
       return structuredClone(policies.get(tenantId)?.find((record) => record.version === version) ?? null);

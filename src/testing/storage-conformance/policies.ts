@@ -9,6 +9,7 @@ export function describePolicies(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id } = await newTenant();
       expect(await storage.policies.current(id)).toBeNull();
+      expect(await storage.policies.currentVersion(id)).toBeNull();
       expect(await storage.policies.get(id, 1)).toBeNull();
       const record = policyRecord(id, {
         document: {
@@ -60,6 +61,7 @@ export function describePolicies(ctx: SuiteContext): void {
       expect(await storage.policies.get(id, 1)).toEqual(v1);
       expect(await storage.policies.get(id, 2)).toEqual(v2);
       expect(await storage.policies.current(id)).toEqual(v3);
+      expect(await storage.policies.currentVersion(id)).toBe(3);
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
     });
 
@@ -77,6 +79,8 @@ export function describePolicies(ctx: SuiteContext): void {
       const theirs = policyRecord(other, { document: { theirs: true } });
       expect(await storage.policies.put(theirs, entry())).toBe(true);
       expect(await storage.policies.current(other)).toEqual(theirs);
+      expect(await storage.policies.currentVersion(other)).toBe(theirs.version);
+      expect(await storage.policies.currentVersion(uid("t"))).toBeNull();
       expect(await storage.policies.get(id, 1)).toEqual(mine);
       expect(await storage.policies.current(uid("t"))).toBeNull();
     });
