@@ -28,7 +28,7 @@ async function columnExists(db: Kysely<any>, table: string, column: string): Pro
   );
 }
 
-const LATEST = ["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints"];
+const LATEST = ["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints", "0005_tool_counts"];
 
 const oldEntry: AuditEntry = {
   action_id: "a-1",
@@ -60,6 +60,7 @@ const TABLES = [
   "vargate_approvals",
   "vargate_credentials",
   "vargate_checkpoints",
+  "vargate_tool_counts",
   "vargate_migrations",
   "vargate_migrations_lock",
 ];
@@ -140,6 +141,9 @@ forEachTestDatabase("migrations", (database) => {
       ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints"]);
+    expect(await tableExists(db, "vargate_tool_counts")).toBe(false);
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions", "0003_governance"]);
     expect(await tableExists(db, "vargate_checkpoints")).toBe(false);
@@ -267,6 +271,47 @@ forEachTestDatabase("migrations", (database) => {
     };
     expect(await storage.checkpoints.add(checkpoint)).toEqual(checkpoint);
     expect(await storage.checkpoints.list("acme", { limit: 5 })).toEqual([checkpoint]);
+  });
+
+  it("upgrades a 0004 database with governed records to 0005: the policy counters count them", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0004_checkpoints")).error).toBeUndefined();
+    let head = { seq: 0, hash: GENESIS_HASH };
+    const governed = (n: number, tool: string, requested_at: string): AuditEntry => ({
+      ...oldEntry,
+      ...{ action_id: `g-${n}`, event_id: null, agent_id: "agent-1", source: "mcp_governed", tool },
+      ...{ method: "tools/call", decision: "allow", requested_at },
+    });
+    for (const [n, entry] of [
+      governed(1, "pay", "2025-01-01T00:10:00.000Z"),
+      governed(2, "pay", "2025-01-01T01:10:00.000Z"),
+      governed(3, "read", "2025-01-01T01:20:00.000Z"),
+      { ...oldEntry, action_id: "o-1" },
+    ].entries()) {
+      const sealed = sealAuditRecord("acme", head, entry);
+      await db.insertInto("vargate_audit_log").values(auditToRow(sealed)).execute();
+      head = { seq: sealed.seq, hash: sealed.record_hash };
+      expect(sealed.seq).toBe(n + 1);
+    }
+    await db
+      .insertInto("vargate_audit_heads")
+      .values({ tenant_id: "acme", ...head })
+      .execute();
+
+    await storage.migrate();
+    expect(await migrationNames(db)).toEqual(LATEST);
+    const count = (since: string) =>
+      storage.audit.countByTool("acme", { source: "mcp_governed", agent_id: "agent-1", since });
+    expect(await count("2025-01-01T00:00:00.000Z")).toEqual({ pay: 2, read: 1 });
+    expect(await count("2025-01-01T01:15:00.000Z")).toEqual({ read: 1 });
+    expect(
+      await storage.audit.countByTool("acme", { source: "mcp_governed", session_id: oldEntry.session_id ?? "" }),
+    ).toEqual({
+      pay: 2,
+      read: 1,
+    });
+    await storage.audit.append("acme", [governed(4, "pay", "2025-01-01T01:30:00.000Z")]);
+    expect(await count("2025-01-01T01:00:00.000Z")).toEqual({ pay: 2, read: 1 });
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

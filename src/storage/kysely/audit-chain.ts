@@ -4,6 +4,7 @@ import { StorageError } from "../../errors.js";
 import { isUniqueViolation } from "./dialects.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { addCounts, countRows } from "./tool-counts.js";
 import type { Db } from "./transactions.js";
 
 // Rows per INSERT: far below every engine's bound-parameter limit (19 columns each).
@@ -64,6 +65,8 @@ export async function lockChain(
         }
         throw error;
       }
+      // The policy counters' running counts, in the same transaction: exactly the log's counts.
+      await addCounts(trx, dialect, countRows(sealed.records));
       await trx
         .updateTable(T.auditHeads)
         .set({ seq: sealed.head.seq, hash: sealed.head.hash })

@@ -17,6 +17,7 @@ export const VARGATE_TABLES = {
   approvals: "vargate_approvals",
   credentials: "vargate_credentials",
   checkpoints: "vargate_checkpoints",
+  toolCounts: "vargate_tool_counts",
 } as const;
 
 /** Kysely's migrator bookkeeping tables, renamed so they never collide with the application's own migrations. */
@@ -213,6 +214,23 @@ export interface VargateCheckpointsTable {
 }
 
 /** The Kysely database type of vargate's tables, for applications that query them directly (read-only!). */
+/**
+ * `vargate_tool_counts`: running per-tool counts of governed records, per session (bucket `''`) and per agent and
+ * UTC hour, written with each append so policy counters need not scan the log (see `tool-counts.ts`). Added by
+ * `0005_tool_counts`.
+ */
+export interface VargateToolCountsTable {
+  /** sha256 of the natural key `[tenant_id, scope, scope_id, tool, bucket]`. */
+  counter_key: string;
+  tenant_id: string;
+  /** `session` or `agent`. */
+  scope: string;
+  scope_id: string;
+  tool: string;
+  bucket: string;
+  count: BigIntColumn;
+}
+
 export interface VargateDatabase {
   vargate_tenants: VargateTenantsTable;
   vargate_api_keys: VargateApiKeysTable;
@@ -226,4 +244,5 @@ export interface VargateDatabase {
   vargate_approvals: VargateApprovalsTable;
   vargate_credentials: VargateCredentialsTable;
   vargate_checkpoints: VargateCheckpointsTable;
+  vargate_tool_counts: VargateToolCountsTable;
 }

@@ -1,5 +1,6 @@
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
+import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { ConfigError, VargateError } from "../../errors.js";
 import type { AuditResult } from "../../sessions/types.js";
 import type { VargateStorage } from "../port.js";
@@ -23,6 +24,7 @@ import {
 } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
+import { countedByTool } from "./tool-counts.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
 
 // Ids per `IN (...)` list: far below every engine's bound-parameter limit.
@@ -84,6 +86,95 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   // The one way an audited mutation runs: a write transaction that locks the tenant's chain head first.
   const audited: Audited = (operation, tenantId, fn) =>
     runner.write(operation, async (trx) => fn(trx, await lockChain(trx, dialect, name, tenantId)));
+
+  // Group commit: appends of one tenant that arrive while its previous append transaction runs wait, and then go
+  // in one transaction (one head lock, one insert, one commit) instead of one each. A lone append starts at once.
+  const appendQueues = new Map<string, PendingAppend[]>();
+  const appendAlone = (tenantId: string, entries: readonly AuditEntry[]) =>
+    audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
+  const commitBatch = async (tenantId: string, batch: PendingAppend[]) => {
+    if (batch.length === 1) {
+      const [only] = batch as [PendingAppend];
+      await appendAlone(tenantId, only.entries).then(only.resolve, only.reject);
+      return;
+    }
+    let records: AuditRecord[];
+    try {
+      records = await appendAlone(
+        tenantId,
+        batch.flatMap((pending) => pending.entries),
+      );
+    } catch {
+      // The batch rolled back whole (nothing of it is stored). One bad append (a duplicate action_id) must not
+      // fail the others, so each is tried on its own; a failing database still fails every one of them.
+      for (const pending of batch) await appendAlone(tenantId, pending.entries).then(pending.resolve, pending.reject);
+      return;
+    }
+    let offset = 0;
+    for (const pending of batch) {
+      pending.resolve(records.slice(offset, offset + pending.entries.length));
+      offset += pending.entries.length;
+    }
+  };
+  const groupAppend = (tenantId: string, entries: readonly AuditEntry[]) =>
+    new Promise<AuditRecord[]>((resolve, reject) => {
+      const queued = appendQueues.get(tenantId);
+      if (queued) {
+        queued.push({ entries, resolve, reject });
+        return;
+      }
+      const queue: PendingAppend[] = [{ entries, resolve, reject }];
+      appendQueues.set(tenantId, queue);
+      void (async () => {
+        try {
+          while (queue.length > 0) await commitBatch(tenantId, takeBatch(queue));
+        } finally {
+          appendQueues.delete(tenantId);
+        }
+      })();
+    });
+
+  // Results of allowed calls, group-committed the same way: results set while the previous batch commits go in one
+  // transaction, one update statement each. A lone result is a single statement, as before.
+  const resultQueue: PendingResult[] = [];
+  let flushingResults = false;
+  const setAlone = (pending: PendingResult) =>
+    runner
+      .run("audit.setActionResult", (db) =>
+        setRecordResult(db, pending.tenantId, { action_id: pending.actionId }, pending.result),
+      )
+      .then(pending.resolve, pending.reject);
+  const flushResults = async () => {
+    flushingResults = true;
+    try {
+      while (resultQueue.length > 0) {
+        const batch = resultQueue.splice(0, MAX_GROUP_ENTRIES);
+        if (batch.length === 1) {
+          await setAlone(batch[0] as PendingResult);
+          continue;
+        }
+        let matched: boolean[];
+        try {
+          matched = await runner.write("audit.setActionResult", async (trx) => {
+            const found: boolean[] = [];
+            for (const { tenantId, actionId, result } of batch) {
+              found.push(await setRecordResult(trx, tenantId, { action_id: actionId }, result));
+            }
+            return found;
+          });
+        } catch {
+          // Rolled back whole: each on its own, so one failure fails only its caller.
+          for (const pending of batch) await setAlone(pending);
+          continue;
+        }
+        batch.forEach((pending, index) => {
+          pending.resolve(matched[index] === true);
+        });
+      }
+    } finally {
+      flushingResults = false;
+    }
+  };
 
   return {
     name,
@@ -276,7 +367,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       append(tenantId, entries) {
         // Nothing to seal: no transaction, so not even an empty chain head is created.
         if (entries.length === 0) return runner.run("audit.append", async () => []);
-        return audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
+        return groupAppend(tenantId, entries);
       },
       head(tenantId) {
         return runner.run("audit.head", async (db) => {
@@ -372,6 +463,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       },
       countByTool(tenantId, filter) {
         return runner.run("audit.countByTool", async (db) => {
+          // The filters policy counters use read the running counts; any other filter scans the log.
+          const counted = await countedByTool(db, tenantId, filter);
+          if (counted) return Object.fromEntries(counted);
           let query = db
             .selectFrom(T.auditLog)
             .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
@@ -386,9 +480,10 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setActionResult(tenantId, actionId, result) {
-        return runner.run("audit.setActionResult", (db) =>
-          setRecordResult(db, tenantId, { action_id: actionId }, result),
-        );
+        return new Promise<boolean>((resolve, reject) => {
+          resultQueue.push({ tenantId, actionId, result, resolve, reject });
+          if (!flushingResults) void flushResults();
+        });
       },
     },
 
@@ -400,6 +495,37 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     credentials: credentialStore({ runner, dialect, name, audited }),
     checkpoints: checkpointStore({ runner, dialect }),
   };
+}
+
+interface PendingAppend {
+  entries: readonly AuditEntry[];
+  resolve(records: AuditRecord[]): void;
+  reject(error: unknown): void;
+}
+
+interface PendingResult {
+  tenantId: string;
+  actionId: string;
+  result: AuditResult;
+  resolve(matched: boolean): void;
+  reject(error: unknown): void;
+}
+
+// Entries per group-committed transaction: large enough to absorb any burst of callers, small enough that one
+// transaction stays short.
+const MAX_GROUP_ENTRIES = 1000;
+
+/** The next appends of `queue` to commit together: at least one, then as many as fit in `MAX_GROUP_ENTRIES`. */
+function takeBatch(queue: PendingAppend[]): PendingAppend[] {
+  let count = 0;
+  let taken = 0;
+  while (taken < queue.length) {
+    const size = (queue[taken] as PendingAppend).entries.length;
+    if (taken > 0 && count + size > MAX_GROUP_ENTRIES) break;
+    count += size;
+    taken += 1;
+  }
+  return queue.splice(0, taken);
 }
 
 /**

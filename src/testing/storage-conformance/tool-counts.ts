@@ -65,6 +65,48 @@ export function describeToolCounts(ctx: SuiteContext): void {
       expect(Object.values(counts).every((value) => typeof value === "number")).toBe(true);
     });
 
+    it("counts per agent over a window that spans hours, across many appends, exactly at each boundary", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const [agent, other] = [uid("agent"), uid("agent")];
+      const session = uid("vs");
+      const hour = 3600;
+      // Records across four UTC hours, appended one by one and in batches, with another agent's in between.
+      const times = [0, 59, 1800, hour - 1, hour, hour + 1, 2 * hour + 30, 3 * hour - 1, 3 * hour + 5];
+      for (const [index, second] of times.entries()) {
+        const fields = { session_id: session, agent_id: agent, requested_at: at(second) };
+        if (index % 3 === 0) await storage.audit.append(id, [governed("pay", fields), governed("read", fields)]);
+        else await storage.audit.append(id, [governed("pay", fields)]);
+        await storage.audit.append(id, [governed("pay", { agent_id: other, requested_at: at(second) })]);
+      }
+      const reads = times.filter((_, index) => index % 3 === 0);
+      for (const since of [0, 1, 59, 60, 1800, hour - 1, hour, hour + 1, 2 * hour + 30, 3 * hour, 4 * hour]) {
+        const expected: [string, number][] = [];
+        const pays = times.filter((second) => second >= since).length;
+        const readsIn = reads.filter((second) => second >= since).length;
+        if (pays > 0) expected.push(["pay", pays]);
+        if (readsIn > 0) expected.push(["read", readsIn]);
+        expect(
+          sorted(await storage.audit.countByTool(id, { source: "mcp_governed", agent_id: agent, since: at(since) })),
+          `since ${since}`,
+        ).toEqual(expected);
+      }
+      expect(sorted(await storage.audit.countByTool(id, { source: "mcp_governed", session_id: session }))).toEqual([
+        ["pay", times.length],
+        ["read", reads.length],
+      ]);
+      // A time in another format still compares as text, as stored.
+      await storage.audit.append(id, [governed("pay", { agent_id: agent, requested_at: "not a timestamp" })]);
+      expect(
+        await storage.audit.countByTool(id, { source: "mcp_governed", agent_id: agent, since: at(3 * hour) }),
+      ).toEqual({
+        pay: 2,
+      });
+      expect(await storage.audit.countByTool(id, { source: "mcp_governed", agent_id: agent, since: "m" })).toEqual({
+        pay: 1,
+      });
+    });
+
     it("sets a record's result by action id outside the hash, without touching the chain", async () => {
       const storage = ctx.storage();
       const id = uid("t");
