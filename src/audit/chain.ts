@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { canonicalize } from "json-canonicalize";
 import type { AuditEntry, AuditHead, AuditRecord, ChainVerification } from "./types.js";
 
@@ -26,20 +26,121 @@ export const HASHED_FIELDS = [
   "prev_hash",
 ] as const satisfies readonly (keyof AuditRecord)[];
 
+const HASHED_SHAPE = canonicalShape(HASHED_FIELDS);
+
 /** RFC 8785 (JCS) canonical JSON text, the exact bytes vargate hashes. */
 export function canonicalJson(value: unknown): string {
-  return canonicalize(value);
+  try {
+    return canonicalValue(value, 0);
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+    // Anything but plain JSON data (toJSON, non-finite numbers, functions, cycles): the reference implementation
+    // decides, with its own output or error.
+    return canonicalize(value);
+  }
 }
 
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /** Hashes a record's audited fields plus `prev_hash`. */
 export function computeRecordHash(record: Omit<AuditRecord, "record_hash" | "result">): string {
-  const payload: Record<string, unknown> = {};
-  for (const field of HASHED_FIELDS) payload[field] = record[field];
-  return sha256Hex(canonicalJson(payload));
+  return sha256Hex(recordCanonicalJson(record));
+}
+
+/** The canonical JSON of a record's `HASHED_FIELDS` (the text `record_hash` is computed over); other keys ignored. */
+export function recordCanonicalJson(record: Omit<AuditRecord, "record_hash" | "result">): string {
+  return canonicalFields(record, HASHED_SHAPE);
+}
+
+/** A fixed set of keys, sorted once, for `canonicalFields`. */
+export interface CanonicalShape {
+  readonly keys: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+export function canonicalShape(keys: readonly string[]): CanonicalShape {
+  const sorted = [...keys].sort();
+  return { keys: sorted, prefixes: sorted.map((key) => `${JSON.stringify(key)}:`) };
+}
+
+/**
+ * `canonicalJson` of the object made of `value`'s `shape.keys` only, without building that object or sorting its
+ * keys per call: for the record shapes serialized once per record.
+ */
+export function canonicalFields(value: object, shape: CanonicalShape): string {
+  const object = value as Record<string, unknown>;
+  try {
+    let out = "{";
+    for (let i = 0; i < shape.keys.length; i++) {
+      const member = object[shape.keys[i] as string];
+      // Like JCS implementations (and JSON.stringify), an undefined member is left out rather than written.
+      if (member === undefined) continue;
+      if (out.length > 1) out += ",";
+      out += shape.prefixes[i] as string;
+      out += canonicalValue(member, 1);
+    }
+    return `${out}}`;
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+    const payload: Record<string, unknown> = {};
+    for (const key of shape.keys) payload[key] = object[key];
+    return canonicalize(payload);
+  }
+}
+
+// A fast RFC 8785 serializer for plain JSON data, byte for byte what `json-canonicalize` writes for it (the test
+// in test/audit/canonical.test.ts compares them over varied values). It gives up (throws UNSUPPORTED) on anything
+// else, and `canonicalJson` then falls back to the reference implementation.
+const UNSUPPORTED = Symbol("unsupported");
+// Deeper than this is either a cycle or unusual enough to leave to the reference implementation.
+const MAX_DEPTH = 100;
+
+function canonicalValue(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case "string":
+      // ECMAScript string serialization is exactly JCS's (RFC 8785 §3.2.2.2).
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw UNSUPPORTED;
+      // Number.prototype.toString is JCS's number format (§3.2.2.3); -0 becomes "0" as required.
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (depth > MAX_DEPTH || (value as { toJSON?: unknown }).toJSON != null) throw UNSUPPORTED;
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          const element: unknown = value[i];
+          out += element === undefined ? "null" : canonicalValue(element, depth + 1);
+        }
+        return `${out}]`;
+      }
+      const object = value as Record<string, unknown>;
+      // Default sort: by UTF-16 code units, as §3.2.3 requires.
+      const keys = Object.keys(object).sort();
+      let out = "{";
+      let first = true;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const member = object[key];
+        if (member === undefined) continue;
+        if (!first) out += ",";
+        first = false;
+        out += JSON.stringify(key);
+        out += ":";
+        out += canonicalValue(member, depth + 1);
+      }
+      return `${out}}`;
+    }
+    default:
+      // undefined at the top, functions, symbols, bigints.
+      throw UNSUPPORTED;
+  }
 }
 
 /** Binds `entry` to the chain after `head`. Pure: storage calls it while holding the tenant's head lock. */
@@ -74,32 +175,65 @@ export async function verifyChain(
   records: AsyncIterable<AuditRecord> | Iterable<AuditRecord>,
   head: AuditHead,
 ): Promise<ChainVerification> {
-  let expected: AuditHead = { seq: 0, hash: GENESIS_HASH };
-  let count = 0;
-  const broken = (record: AuditRecord | null, reason: string): ChainVerification => ({
-    tenant_id: tenantId,
-    valid: false,
-    record_count: count,
-    head_hash: expected.hash,
-    failed_at_seq: record ? record.seq : expected.seq + 1,
-    failed_at_action_id: record ? record.action_id : null,
-    reason,
-  });
-
+  const walk = new ChainWalk(tenantId);
   for await (const record of records) {
-    count += 1;
-    if (record.tenant_id !== tenantId) return broken(record, "tenant_id mismatch");
+    const broken = walk.next(record);
+    if (broken) return broken;
+  }
+  return walk.end(head);
+}
+
+/**
+ * `verifyChain` one record at a time, synchronously, for callers that read records in pages: `next` for each
+ * record in `seq` order until it returns a result (the chain is broken there), then `end` with the stored head.
+ */
+export class ChainWalk {
+  readonly #tenantId: string;
+  #seq = 0;
+  #hash = GENESIS_HASH;
+  #count = 0;
+
+  constructor(tenantId: string) {
+    this.#tenantId = tenantId;
+  }
+
+  /** Records checked so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Checks the next record; the verdict if the chain breaks at it, else null. */
+  next(record: AuditRecord): ChainVerification | null {
+    this.#count += 1;
+    const expected = this.#seq + 1;
+    if (record.tenant_id !== this.#tenantId) return this.#broken(record, "tenant_id mismatch");
     // A missing record (deleted, or moved to another tenant) is named by the position it should hold.
-    if (record.seq > expected.seq + 1) return broken(null, `record at seq ${expected.seq + 1} is missing`);
-    if (record.seq !== expected.seq + 1)
-      return broken(record, `sequence out of order: expected seq ${expected.seq + 1}`);
-    if (record.prev_hash !== expected.hash) return broken(record, "prev_hash mismatch");
-    const { record_hash, ...unsealed } = record;
-    if (computeRecordHash(unsealed) !== record_hash) return broken(record, "record_hash mismatch");
-    expected = { seq: record.seq, hash: record_hash };
+    if (record.seq > expected) return this.#broken(null, `record at seq ${expected} is missing`);
+    if (record.seq !== expected) return this.#broken(record, `sequence out of order: expected seq ${expected}`);
+    if (record.prev_hash !== this.#hash) return this.#broken(record, "prev_hash mismatch");
+    if (computeRecordHash(record) !== record.record_hash) return this.#broken(record, "record_hash mismatch");
+    this.#seq = record.seq;
+    this.#hash = record.record_hash;
+    return null;
   }
-  if (expected.seq !== head.seq || expected.hash !== head.hash) {
-    return broken(null, `chain ends at seq ${expected.seq} but the head is at seq ${head.seq}`);
+
+  /** The verdict once every record was checked: a chain that ends before `head` is broken. */
+  end(head: AuditHead): ChainVerification {
+    if (this.#seq !== head.seq || this.#hash !== head.hash) {
+      return this.#broken(null, `chain ends at seq ${this.#seq} but the head is at seq ${head.seq}`);
+    }
+    return { tenant_id: this.#tenantId, valid: true, record_count: this.#count, head_hash: this.#hash };
   }
-  return { tenant_id: tenantId, valid: true, record_count: count, head_hash: expected.hash };
+
+  #broken(record: AuditRecord | null, reason: string): ChainVerification {
+    return {
+      tenant_id: this.#tenantId,
+      valid: false,
+      record_count: this.#count,
+      head_hash: this.#hash,
+      failed_at_seq: record ? record.seq : this.#seq + 1,
+      failed_at_action_id: record ? record.action_id : null,
+      reason,
+    };
+  }
 }
