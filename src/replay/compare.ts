@@ -6,6 +6,7 @@ import {
   evaluationInputSchema,
   type PolicyDecisionValue,
 } from "../policy/evaluate.js";
+import { parseRfc3339 } from "../policy/time.js";
 
 /** One governed decision whose replay differs from what was recorded. The seed's fields, then extensions. */
 export interface ReplayChange {
@@ -75,6 +76,9 @@ export function compareDecisions(
 
 /** Parses a stored evaluation input; the reason it is not one otherwise. */
 export function parseStoredInput(value: unknown): { ok: true; input: EvaluationInput } | { ok: false; reason: string } {
+  // Schema validation cost more than the evaluation itself. Plain data that plainly fits is taken as it is; the
+  // schema decides everything else (and names the problem).
+  if (isEvaluationInput(value)) return { ok: true, input: value };
   const result = evaluationInputSchema.safeParse(value);
   if (result.success) return { ok: true, input: result.data as unknown as EvaluationInput };
   const issue = result.error.issues[0];
@@ -122,4 +126,83 @@ export function replayRecord(
     unreplayable: false,
     change: changed ? { ...base, replayed_decision: replayed.decision, new_violations, ...extra } : null,
   };
+}
+
+// A conservative structural check: true only for plain JSON data that `evaluationInputSchema` accepts unchanged
+// (the test in test/replay compares them). Anything unusual (class instances, `__proto__` keys, unsafe integers)
+// returns false and is left to the schema.
+function isEvaluationInput(value: unknown): value is EvaluationInput {
+  if (!isPlain(value)) return false;
+  const input = value as Record<string, unknown>;
+  const agent = input.agent;
+  const session = input.session;
+  const counters = input.counters;
+  return (
+    typeof input.tenant_id === "string" &&
+    typeof input.tool === "string" &&
+    input.tool.length > 0 &&
+    isPlain(input.input) &&
+    isJsonRecord(input.input as Record<string, unknown>, 0) &&
+    isPlain(agent) &&
+    typeof agent.id === "string" &&
+    typeof agent.version === "number" &&
+    Number.isFinite(agent.version) &&
+    isStrings(agent.allowed_tools) &&
+    isStrings(agent.require_human_approval) &&
+    (session === null || (isPlain(session) && typeof session.id === "string")) &&
+    typeof input.now === "string" &&
+    parseRfc3339(input.now) !== null &&
+    isPlain(counters) &&
+    isCounts(counters.session) &&
+    isCounts(counters.agent_24h)
+  );
+}
+
+const MAX_JSON_DEPTH = 64;
+
+function isPlain(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return (prototype === Object.prototype || prototype === null) && !Object.hasOwn(value, "__proto__");
+}
+
+function isStrings(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== "string") return false;
+  return true;
+}
+
+function isCounts(value: unknown): boolean {
+  if (!isPlain(value)) return false;
+  for (const key in value) {
+    const count = value[key];
+    if (!Number.isSafeInteger(count) || (count as number) < 0) return false;
+  }
+  return true;
+}
+
+function isJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object":
+      if (value === null) return true;
+      if (depth >= MAX_JSON_DEPTH) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      return isPlain(value) && isJsonRecord(value, depth);
+    default:
+      return false;
+  }
+}
+
+function isJsonRecord(value: Record<string, unknown>, depth: number): boolean {
+  for (const key in value) if (!isJson(value[key], depth + 1)) return false;
+  return true;
 }
