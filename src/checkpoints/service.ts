@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { GENESIS_HASH } from "../audit/chain.js";
+import type { AuditHead } from "../audit/types.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { ConfigError, ValidationError, VargateError } from "../errors.js";
@@ -37,6 +38,25 @@ export interface CheckpointOptions {
 }
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 3_600_000;
+
+type VerifiedCreate = (tenantId: string, head: AuditHead, leaves: LeafHashes) => Promise<CheckpointRecord>;
+const verifiedCreates = new WeakMap<Checkpoints, VerifiedCreate>();
+
+/**
+ * Internal (not exported from the package): `checkpoints.create(tenantId)` over leaves the caller has just
+ * verified, for the compliance export, which has read and verified the whole chain already. Kept off the class so
+ * that no public method signs leaves it was handed.
+ */
+export function createCheckpointOfVerifiedChain(
+  checkpoints: Checkpoints,
+  tenantId: string,
+  head: AuditHead,
+  leaves: LeafHashes,
+): Promise<CheckpointRecord> {
+  const create = verifiedCreates.get(checkpoints);
+  if (!create) throw new TypeError("not a Checkpoints instance");
+  return create(tenantId, head, leaves);
+}
 
 /** An inclusion proof of one audit record in a checkpointed tree. */
 export interface InclusionProofView {
@@ -87,6 +107,7 @@ export class Checkpoints {
 
   constructor(context: GovernorContext, options: CheckpointOptions = {}) {
     this.#context = context;
+    verifiedCreates.set(this, (tenantId, head, leaves) => this.#create(tenantId, { head, leaves }));
     if (options.privateKey !== undefined) {
       try {
         this.#configuredKey = toEd25519PrivateKey(options.privateKey);
@@ -121,16 +142,25 @@ export class Checkpoints {
    * Refuses (`INTERNAL_ERROR`) to sign a chain that is broken or no longer extends the latest checkpoint.
    */
   async create(tenantId: string): Promise<CheckpointRecord> {
+    return this.#create(tenantId, null);
+  }
+
+  // `verified`: the leaves of records 1..head.seq that the caller has just verified (record hashes recomputed,
+  // links checked, ending at head.hash), so they need not be read again.
+  async #create(tenantId: string, verified: { head: AuditHead; leaves: LeafHashes } | null): Promise<CheckpointRecord> {
     const { storage } = this.#context;
     if (!(await storage.tenants.get(tenantId))) throw new VargateError("TENANT_NOT_FOUND");
-    const head = await storage.audit.head(tenantId);
+    const head = verified?.head ?? (await storage.audit.head(tenantId));
     const existing = await storage.checkpoints.get(tenantId, head.seq);
     if (existing) return existing;
     const latest = await storage.checkpoints.latest(tenantId);
     if (latest && latest.tree_size > head.seq) {
+      // The verified head was read earlier; a checkpoint taken since covers it.
+      if (verified) return latest;
       throw this.#rewritten(tenantId, `the chain head (seq ${head.seq}) is below checkpoint ${latest.tree_size}`);
     }
-    const { leaves } = await this.#leaves(tenantId, head.seq, { lastHash: head.hash });
+    if (verified && verified.leaves.size !== head.seq) throw new RangeError("verified leaves do not match the head");
+    const leaves = verified?.leaves ?? (await this.#leaves(tenantId, head.seq, { lastHash: head.hash })).leaves;
     if (latest && merkleRoot(leaves.prefix(latest.tree_size)) !== latest.root_hash) {
       throw this.#rewritten(tenantId, `records 1..${latest.tree_size} no longer match checkpoint ${latest.tree_size}`);
     }

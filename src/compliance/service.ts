@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { canonicalJson, sha256Hex, verifyChain } from "../audit/chain.js";
+import { ChainWalk, canonicalFields, canonicalJson, canonicalShape, sha256Hex } from "../audit/chain.js";
 import type { AuditRecord, ChainVerification } from "../audit/types.js";
 import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
+import { createCheckpointOfVerifiedChain } from "../checkpoints/service.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { isVargateError, VargateError } from "../errors.js";
@@ -80,14 +81,13 @@ export class Compliance {
    * the stream is pulled.
    */
   async exportStream(tenantId: string, sessionId: string): Promise<ReadableStream<Uint8Array>> {
-    const chunks = await this.exportChunks(tenantId, sessionId);
-    const encoder = new TextEncoder();
+    const chunks = await this.#chunks(tenantId, sessionId);
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
           const next = await chunks.next();
           if (next.done) controller.close();
-          else controller.enqueue(encoder.encode(next.value));
+          else controller.enqueue(next.value);
         } catch (error) {
           controller.error(error);
         }
@@ -104,6 +104,15 @@ export class Compliance {
    * keys appended at the end; the export hash is computed over the canonical part as it is written.
    */
   async exportChunks(tenantId: string, sessionId: string): Promise<AsyncGenerator<string, void, undefined>> {
+    const chunks = await this.#chunks(tenantId, sessionId);
+    return (async function* () {
+      // Chunks end between timeline items, so none splits a character.
+      for await (const chunk of chunks) yield chunk.toString("utf8");
+    })();
+  }
+
+  // The export as UTF-8 chunks: encoded once, and the export hash is computed over those same bytes.
+  async #chunks(tenantId: string, sessionId: string): Promise<AsyncGenerator<Buffer, void, undefined>> {
     const { storage } = this.#context;
     const session = await storage.sessions.get(tenantId, sessionId);
     if (!session || session.tenant_id !== tenantId) throw new VargateError("SESSION_NOT_FOUND");
@@ -166,20 +175,19 @@ export class Compliance {
         if (record.severity !== "none") scan.anomalies += 1;
       }
     };
-    const pages = async function* (): AsyncGenerator<AuditRecord> {
-      while (afterSeq < head.seq) {
-        const page = await storage.audit.scan(tenantId, { afterSeq, limit: Math.min(SCAN_PAGE, head.seq - afterSeq) });
-        if (page.length === 0) return;
-        for (const record of page) {
-          if (record.seq > head.seq) return;
-          collect(record);
-          yield record;
-        }
+    // Verified like `verifyChain`, a page at a time; a broken chain stops the verification, not the counting.
+    const walk = new ChainWalk(tenantId);
+    let broken: ChainVerification | null = null;
+    reading: while (afterSeq < head.seq) {
+      const page = await storage.audit.scan(tenantId, { afterSeq, limit: Math.min(SCAN_PAGE, head.seq - afterSeq) });
+      if (page.length === 0) break;
+      for (const record of page) {
+        if (record.seq > head.seq) break reading;
+        collect(record);
+        broken ??= walk.next(record);
       }
-    };
-    scan.verification = await verifyChain(tenantId, pages(), head);
-    // A broken chain stops the verification early: read the rest for the counts.
-    for await (const _ of pages()) void _;
+    }
+    scan.verification = broken ?? walk.end(head);
     for (const [actionId, tool] of scan.credentialedApprovals) {
       if (scan.approvedActionIds.has(actionId)) scan.brokered.set(tool, (scan.brokered.get(tool) ?? 0) + 1);
     }
@@ -193,6 +201,11 @@ export class Compliance {
     if (latest && latest.tree_size >= Math.max(scan.lastSeq, 1)) return latest;
     if (scan.cutoff === 0) return null;
     try {
+      // The scan has just verified records 1..cutoff: sign over its leaves instead of reading the chain again.
+      if (scan.verification.valid && scan.leaves.size === scan.cutoff) {
+        const head = { seq: scan.cutoff, hash: scan.verification.head_hash };
+        return await createCheckpointOfVerifiedChain(this.#checkpoints, tenantId, head, scan.leaves);
+      }
       return await this.#checkpoints.create(tenantId);
     } catch (error) {
       if (!isVargateError(error, "INTERNAL_ERROR")) throw error;
@@ -289,12 +302,10 @@ export class Compliance {
     header: ComplianceExportHeader,
     scan: SessionScan,
     tree: MerkleTree | null,
-  ): AsyncGenerator<string, void, undefined> {
+  ): AsyncGenerator<Buffer, void, undefined> {
     const digest = createHash("sha256");
     const headerText = canonicalJson(header);
-    const opening = `${headerText.slice(0, -1)},"timeline":[`;
-    digest.update(opening, "utf8");
-    let buffer = opening;
+    let buffer = `${headerText.slice(0, -1)},"timeline":[`;
     let first = true;
     let afterSeq = scan.firstSeq - 1;
     const last = scan.firstSeq === 0 ? 0 : scan.lastSeq;
@@ -308,19 +319,21 @@ export class Compliance {
         afterSeq = record.seq;
         if (record.seq > last) break;
         if (record.session_id !== sessionId || record.source === "control_plane") continue;
-        const item = canonicalJson(timelineItem(record, tree));
-        const text = first ? item : `,${item}`;
+        if (!first) buffer += ",";
         first = false;
-        digest.update(text, "utf8");
-        buffer += text;
+        buffer += canonicalFields(timelineItem(record, tree), TIMELINE_SHAPE);
       }
       if (buffer.length >= CHUNK_CHARS) {
-        yield buffer;
+        const bytes = Buffer.from(buffer, "utf8");
+        digest.update(bytes);
+        yield bytes;
         buffer = "";
       }
     }
-    const closing = "]}";
-    digest.update(closing, "utf8");
+    // The hash covers the canonical export without its last two keys, which close it instead of "]}".
+    const rest = Buffer.from(buffer, "utf8");
+    digest.update(rest);
+    digest.update("]}", "utf8");
     const exportHash = digest.digest("hex");
     const signed = await this.#checkpoints.sign(tenantId, `${EXPORT_SIGNATURE_CONTEXT}${exportHash}`);
     const signature: ComplianceExportSignature = {
@@ -328,9 +341,37 @@ export class Compliance {
       key_id: signed.key_id,
       signature: signed.signature,
     };
-    yield `${buffer}],"export_hash":${JSON.stringify(exportHash)},"export_signature":${canonicalJson(signature)}}`;
+    yield Buffer.concat([
+      rest,
+      Buffer.from(
+        `],"export_hash":${JSON.stringify(exportHash)},"export_signature":${canonicalJson(signature)}}`,
+        "utf8",
+      ),
+    ]);
   }
 }
+
+const TIMELINE_SHAPE = canonicalShape([
+  "action_id",
+  "tool",
+  "decision",
+  "source",
+  "requested_at",
+  "tenant_id",
+  "seq",
+  "session_id",
+  "agent_id",
+  "event_id",
+  "actor",
+  "method",
+  "severity",
+  "violations",
+  "input",
+  "policy_version",
+  "prev_hash",
+  "record_hash",
+  "inclusion_proof",
+] satisfies (keyof ComplianceTimelineItem)[]);
 
 function timelineItem(record: AuditRecord, tree: MerkleTree | null): ComplianceTimelineItem {
   return {

@@ -21,6 +21,8 @@ const HASH_SIZE = 32;
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+// 0x00 followed by one 32-byte leaf, reused by `appendLeaf` (synchronous, so never shared between calls).
+const LEAF_SCRATCH = Buffer.alloc(1 + HASH_SIZE);
 
 /** A hash or leaf given as hex text or as bytes. */
 export type HashInput = string | Uint8Array;
@@ -56,7 +58,14 @@ export class LeafHashes {
   /** Hashes a leaf's bytes (or hex) with `leafHash` and adds the result. */
   appendLeaf(leaf: HashInput): void {
     this.#reserve();
-    hashLeafInto(toBytes(leaf, "leaf"), this.#buffer, this.#size * HASH_SIZE);
+    // The common leaf, a record hash as 64 hex characters, is decoded straight after the prefix byte: no
+    // intermediate buffers per leaf.
+    if (typeof leaf === "string" && leaf.length === 2 * HASH_SIZE && HEX.test(leaf)) {
+      LEAF_SCRATCH.write(leaf, 1, HASH_SIZE, "hex");
+      sha256(LEAF_SCRATCH).copy(this.#buffer, this.#size * HASH_SIZE);
+    } else {
+      hashLeafInto(toBytes(leaf, "leaf"), this.#buffer, this.#size * HASH_SIZE);
+    }
     this.#size += 1;
   }
 
