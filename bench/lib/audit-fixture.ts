@@ -333,3 +333,11 @@ export function replayFixture(governed: number): Promise<ReplayFixture> {
     }
   });
 }
+
+/** Runs `work` and returns the process CPU seconds (user + system) it took: steadier than wall time on a shared box. */
+export async function cpuSeconds(work: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / 1000) / 1000;
+}

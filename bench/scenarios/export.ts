@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { verifyComplianceExportStream } from "../../src/compliance/verify.js";
 import type { VargateGovernor } from "../../src/governor.js";
-import { openGovernor, sessionFixture } from "../lib/audit-fixture.js";
+import { cpuSeconds, openGovernor, sessionFixture } from "../lib/audit-fixture.js";
 import { measureBulk } from "../lib/measure.js";
 import type { BenchContext, Scenario, ScenarioResult } from "../lib/scenario.js";
 
@@ -31,11 +31,15 @@ export const exportScenario: Scenario = {
       const file = join(context.tmpDir, "export.json");
       globalThis.gc?.();
       const rssBefore = process.memoryUsage.rss() / (1024 * 1024);
+      const checkpointBefore = await governor.checkpoints.latest(fixture.tenantId);
+      let cpu = 0;
       context.log(`export: exporting ${fixture.events} events`);
       const measured = await measureBulk(
         `compliance exportStream, ${fixture.events}-event session`,
         fixture.events,
-        () => exportTo(governor, fixture.tenantId, fixture.sessionId, file),
+        async () => {
+          cpu = await cpuSeconds(() => exportTo(governor, fixture.tenantId, fixture.sessionId, file));
+        },
       );
       const bytes = statSync(file).size;
 
@@ -56,6 +60,8 @@ export const exportScenario: Scenario = {
           ...measured,
           extra: {
             bytes,
+            cpu_seconds: cpu,
+            checkpoint: checkpointBefore ? "reused" : "created",
             mb_per_second: Math.round((bytes / (1024 * 1024) / seconds) * 10) / 10,
             rss_before_mb: Math.round(rssBefore),
             offline_verify_seconds: Math.round(verifySeconds * 1000) / 1000,

@@ -4,7 +4,7 @@
 
 import { parseTenantPolicy } from "../../src/policy/document.js";
 import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
-import { openGovernor, replayFixture } from "../lib/audit-fixture.js";
+import { cpuSeconds, openGovernor, replayFixture } from "../lib/audit-fixture.js";
 import { measureBulk } from "../lib/measure.js";
 import type { BenchContext, Scenario, ScenarioResult } from "../lib/scenario.js";
 
@@ -22,12 +22,15 @@ export const replay: Scenario = {
 
       globalThis.gc?.();
       context.log(`replay: replaying ${governed} records`);
+      let cpu = 0;
       let result: Awaited<ReturnType<typeof governor.replay.session>> | undefined;
       const measured = await measureBulk(
         `governor.replay.session, ${governed} governed records`,
         governed,
         async () => {
-          result = await governor.replay.session(fixture.tenantId, fixture.sessionId);
+          cpu = await cpuSeconds(async () => {
+            result = await governor.replay.session(fixture.tenantId, fixture.sessionId);
+          });
         },
       );
       if (result?.total_replayed !== governed) throw new Error(`replay: replayed ${result?.total_replayed}`);
@@ -55,7 +58,7 @@ export const replay: Scenario = {
       return {
         measured: {
           ...measured,
-          extra: { ratio_to_baseline: Math.round(ratio * 1000) / 1000, changed: result.changed },
+          extra: { ratio_to_baseline: Math.round(ratio * 1000) / 1000, changed: result.changed, cpu_seconds: cpu },
         },
         baseline: { ...baseline, extra: { not_allowed: denied } },
         target: "≥ 50% of decision throughput",
