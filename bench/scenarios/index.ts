@@ -1,4 +1,4 @@
-// Every scenario, in the order `npm run bench` runs them (replay reads decision's result for its baseline).
+// Every scenario, in the order `npm run bench` runs them; each measures its own baseline in the same run.
 import type { Scenario } from "../lib/scenario.js";
 import { consumers } from "./consumers.js";
 import { decision } from "./decision.js";
