@@ -42,15 +42,22 @@ export interface LatencyRun {
  * not awaited, so a pure function is timed without promise overhead.
  */
 export async function measureLatencies(run: LatencyRun): Promise<Measurement> {
+  const rss = sampleRss();
+  const { latencies, seconds } = await timeOperations(run);
+  return latencyMeasurement(run.label, latencies, seconds, rss.stop(), run.extra);
+}
+
+/** The timing half of `measureLatencies`, without RSS sampling: load generators in other processes use it. */
+export async function timeOperations(
+  run: Omit<LatencyRun, "label" | "extra">,
+): Promise<{ latencies: Float64Array; seconds: number }> {
   const concurrency = Math.max(1, run.concurrency ?? 1);
   for (let i = 0; i < (run.warmup ?? 0); i++) {
     const pending = run.operation(i);
     if (pending instanceof Promise) await pending;
   }
-
   const latencies = new Float64Array(run.operations);
   let next = 0;
-  const rss = sampleRss();
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < run.operations) {
@@ -62,18 +69,27 @@ export async function measureLatencies(run: LatencyRun): Promise<Measurement> {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const peakRssMb = rss.stop();
-  latencies.sort();
+  return { latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** A Measurement from per-operation latencies (ms, any order) taken over `seconds`. */
+export function latencyMeasurement(
+  label: string,
+  latencies: Float64Array,
+  seconds: number,
+  peakRssMb: number,
+  extra?: Record<string, number | string>,
+): Measurement {
+  const sorted = Float64Array.from(latencies).sort();
   return {
-    label: run.label,
-    operations: run.operations,
+    label,
+    operations: sorted.length,
     seconds,
-    throughput: run.operations / seconds,
-    p50Ms: quantile(latencies, 0.5),
-    p99Ms: quantile(latencies, 0.99),
+    throughput: sorted.length / seconds,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
     peakRssMb,
-    ...(run.extra && { extra: run.extra }),
+    ...(extra && { extra }),
   };
 }
 

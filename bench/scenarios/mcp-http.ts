@@ -5,8 +5,6 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import * as z from "zod";
 import { toNodeHandler } from "../../src/adapters/node.js";
 import { hashApiKey } from "../../src/auth/api-keys.js";
@@ -15,8 +13,8 @@ import type { SessionRecord } from "../../src/sessions/types.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 import { defineTool } from "../../src/tools/define.js";
-import { measureLatencies } from "../lib/measure.js";
 import type { Measurement, Scenario } from "../lib/scenario.js";
+import { measureRemoteLoad } from "./support/http-load.js";
 
 const CLIENTS = 32;
 const TOOL = "noop";
@@ -50,45 +48,29 @@ export const mcpHttp: Scenario = {
     const server = http.createServer(toNodeHandler(governor));
     server.keepAliveTimeout = 60_000;
     const origin = await listen(server);
-    const clients: Client[] = [];
     let measured: Measurement;
     try {
+      const endpoints: { url: string; token: string }[] = [];
       for (let i = 0; i < CLIENTS; i++) {
         const { session, token } = await seedSession(storage, tenantId, config.id, config.version);
-        clients.push(await connect(`${origin}/managed/mcp/${session.id}`, token));
+        endpoints.push({ url: `${origin}/managed/mcp/${session.id}`, token });
       }
-      context.log(`mcp_http: ${CLIENTS} clients initialized; ${operations} calls`);
-      // Each worker takes a client of its own, so no MCP client has two calls in flight.
-      const free = [...clients];
-      const cpu = process.cpuUsage();
-      measured = await measureLatencies({
-        label: `vargate MCP tools/call (node:http, SQLite file WAL, ${CLIENTS} clients)`,
+      context.log(`mcp_http: ${CLIENTS} SDK clients in a separate process; ${operations} calls`);
+      measured = await measureRemoteLoad(`vargate MCP tools/call (node:http, SQLite file WAL, ${CLIENTS} clients)`, {
+        mode: "mcp",
+        endpoints,
         operations,
-        concurrency: CLIENTS,
         warmup,
-        operation: async () => {
-          const client = free.pop() as Client;
-          try {
-            const result = await client.callTool({ name: TOOL, arguments: ARGUMENTS });
-            if (result.isError) throw new Error(`tools/call failed: ${JSON.stringify(result.content)}`);
-          } finally {
-            free.push(client);
-          }
-        },
+        concurrency: CLIENTS,
+        tool: TOOL,
+        arguments: ARGUMENTS,
       });
-      const cpuUs = cpuMicros(cpu);
       const records = await storage.audit.head(tenantId);
       measured = {
         ...measured,
-        extra: {
-          storage: "SQLite file (WAL)",
-          audit_records: records.seq,
-          // CPU of this process (server and clients) per call: steadier than wall time on a shared machine.
-          cpu_us_per_call: Math.round(cpuUs / (operations + warmup)),
-        },
+        extra: { ...measured.extra, storage: "SQLite file (WAL)", audit_records: records.seq },
       };
     } finally {
-      await Promise.all(clients.map((client) => client.close().catch(() => {})));
       await close(server);
       await governor.stop();
       await storage.close();
@@ -104,7 +86,8 @@ export const mcpHttp: Scenario = {
       notes:
         "Governor with SQLite file storage (WAL) behind toNodeHandler; each call is authenticated, policy-evaluated, " +
         "audited (hash-chained append) and run. Baseline: node:http echoing the same JSON-RPC body, driven by fetch " +
-        `(undici keep-alive) at the same concurrency (${CLIENTS}).`,
+        `(undici keep-alive) at the same concurrency (${CLIENTS}). Both load generators run in a separate process, ` +
+        "so client CPU is not charged to the server; p50/p99 are what the clients saw.",
     };
   },
 };
@@ -125,29 +108,15 @@ async function echoBaseline(operations: number, warmup: number, log: (message: s
   const origin = await listen(server);
   log("mcp_http: baseline (node:http JSON echo)");
   try {
-    let id = 0;
-    const cpu = process.cpuUsage();
-    const measurement = await measureLatencies({
-      label: `node:http JSON echo (fetch keep-alive, ${CLIENTS} concurrent)`,
+    return await measureRemoteLoad(`node:http JSON echo (fetch keep-alive, ${CLIENTS} concurrent)`, {
+      mode: "echo",
+      url: `${origin}/mcp`,
       operations,
-      concurrency: CLIENTS,
       warmup,
-      operation: async () => {
-        const body = JSON.stringify({
-          jsonrpc: "2.0",
-          id: id++,
-          method: "tools/call",
-          params: { name: TOOL, arguments: ARGUMENTS },
-        });
-        const response = await fetch(`${origin}/mcp`, {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-          body,
-        });
-        await response.json();
-      },
+      concurrency: CLIENTS,
+      tool: TOOL,
+      arguments: ARGUMENTS,
     });
-    return { ...measurement, extra: { cpu_us_per_call: Math.round(cpuMicros(cpu) / (operations + warmup)) } };
   } finally {
     await close(server);
   }
@@ -203,20 +172,6 @@ async function seedSession(storage: VargateStorage, tenantId: string, agentId: s
   );
   if (!session) throw new Error("session activation failed");
   return { session, token };
-}
-
-async function connect(url: string, token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), {
-    requestInit: { headers: { authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: "vargate-bench", version: "0.0.0" });
-  await client.connect(transport);
-  return client;
-}
-
-function cpuMicros(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return used.user + used.system;
 }
 
 async function listen(server: http.Server): Promise<string> {
