@@ -177,8 +177,9 @@ async function sqliteRun(context: BenchContext): Promise<ScenarioResult> {
     .prepare(`select * from ${VARGATE_TABLES.auditLog} where source = 'mcp_governed' order by seq limit 1000`)
     .all() as AuditRow[];
   const journal = database.pragma("journal_mode", { simple: true });
-  const synchronous = database.pragma("synchronous", { simple: true });
   database.close();
+  // What vargate's SQLite storage sets on its connection (from-url.ts): FULL, a durable commit per transaction.
+  const synchronous = "FULL";
   const bareFile = path.join(context.tmpDir, "bare.db");
   const bareStorage = kyselyStorageFromUrl(bareFile);
   await bareStorage.migrate();

@@ -109,6 +109,10 @@ async function openSqlite(filename: string) {
     // WAL: readers never block the writer and the writer never blocks readers.
     database.pragma("journal_mode = WAL");
   }
+  // Every commit reaches the disk before it returns, so an appended audit record survives a power loss. Set
+  // explicitly: SQLite's default depends on whether the file was already in WAL mode when opened (FULL the first
+  // time, NORMAL on every later open), and durability must not.
+  if (filename !== ":memory:") database.pragma("synchronous = FULL");
   // From here on vargate waits for locks itself, asynchronously (see Runner.retrying): a blocking busy wait
   // would freeze the event loop, and could not end while another connection in this process holds the lock.
   database.pragma("busy_timeout = 0");
