@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [--only a,b]`: runs the scenarios of bench/scenarios/index.ts in one process, prints
-// a table and writes bench/results.json (bench/results.quick.json with --quick, so a quick run never overwrites the
-// committed full run). It reports and asserts nothing: a failing scenario is recorded and the others still run.
+// a table and writes bench/results.json (its `quick` field tells a quick run from a full one; the committed file is the
+// full run of docs/performance.md). It reports and asserts nothing: a failing scenario is recorded, the others run.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,7 @@ export interface BenchOptions {
   quick: boolean;
   /** Scenario names to run; all when undefined. */
   only?: readonly string[];
-  /** Where results go; defaults to bench/results.json or bench/results.quick.json. */
+  /** Where results go. @default bench/results.json */
   outFile?: string;
 }
 
@@ -109,9 +109,7 @@ export async function runBench(scenarios: readonly Scenario[], options: BenchOpt
   }
 
   process.stdout.write(`${formatTable(results)}\n`);
-  const outFile =
-    options.outFile ??
-    path.join(path.dirname(fileURLToPath(import.meta.url)), options.quick ? "results.quick.json" : "results.json");
+  const outFile = options.outFile ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
   await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
   log(`bench: wrote ${path.relative(process.cwd(), outFile)}`);
   return results;
