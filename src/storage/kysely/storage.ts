@@ -134,15 +134,14 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       })();
     });
 
-  // Results of allowed calls, group-committed the same way: results set while the previous batch commits go in one
-  // transaction, one update statement each. A lone result is a single statement, as before.
+  // Results (of allowed calls, and of observed tool uses on the stream), group-committed the same way: results set
+  // while the previous batch commits go in one transaction, one update statement each. A lone result is a single
+  // statement, as before.
   const resultQueue: PendingResult[] = [];
   let flushingResults = false;
   const setAlone = (pending: PendingResult) =>
     runner
-      .run("audit.setActionResult", (db) =>
-        setRecordResult(db, pending.tenantId, { action_id: pending.actionId }, pending.result),
-      )
+      .run("audit.setResult", (db) => setRecordResult(db, pending.tenantId, pending.key, pending.result))
       .then(pending.resolve, pending.reject);
   const flushResults = async () => {
     flushingResults = true;
@@ -155,11 +154,10 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         }
         let matched: boolean[];
         try {
-          matched = await runner.write("audit.setActionResult", async (trx) => {
+          matched = await runner.write("audit.setResult", async (trx) => {
             const found: boolean[] = [];
-            for (const { tenantId, actionId, result } of batch) {
-              found.push(await setRecordResult(trx, tenantId, { action_id: actionId }, result));
-            }
+            for (const { tenantId, key, result } of batch)
+              found.push(await setRecordResult(trx, tenantId, key, result));
             return found;
           });
         } catch {
@@ -175,6 +173,12 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       flushingResults = false;
     }
   };
+
+  const groupSetResult = (tenantId: string, key: RecordKey, result: AuditResult) =>
+    new Promise<boolean>((resolve, reject) => {
+      resultQueue.push({ tenantId, key, result, resolve, reject });
+      if (!flushingResults) void flushResults();
+    });
 
   return {
     name,
@@ -426,9 +430,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setResult(tenantId, sessionId, eventId, result) {
-        return runner.run("audit.setResult", (db) =>
-          setRecordResult(db, tenantId, { session_id: sessionId, event_id: eventId }, result),
-        );
+        return groupSetResult(tenantId, { session_id: sessionId, event_id: eventId }, result);
       },
       countBySession(tenantId, sessionIds) {
         return runner.run("audit.countBySession", async (db) => {
@@ -480,10 +482,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setActionResult(tenantId, actionId, result) {
-        return new Promise<boolean>((resolve, reject) => {
-          resultQueue.push({ tenantId, actionId, result, resolve, reject });
-          if (!flushingResults) void flushResults();
-        });
+        return groupSetResult(tenantId, { action_id: actionId }, result);
       },
     },
 
@@ -503,9 +502,12 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
+/** One audit record: by its action id, or by the upstream event it records. */
+type RecordKey = { session_id: string; event_id: string } | { action_id: string };
+
 interface PendingResult {
   tenantId: string;
-  actionId: string;
+  key: RecordKey;
   result: AuditResult;
   resolve(matched: boolean): void;
   reject(error: unknown): void;
@@ -533,12 +535,7 @@ function takeBatch(queue: PendingAppend[]): PendingAppend[] {
  * the FOUND_ROWS flag counts changed rows, not matched ones, so writing the result a record already has reports 0;
  * only then it looks.
  */
-async function setRecordResult(
-  db: Db,
-  tenantId: string,
-  key: { session_id: string; event_id: string } | { action_id: string },
-  result: AuditResult,
-): Promise<boolean> {
+async function setRecordResult(db: Db, tenantId: string, key: RecordKey, result: AuditResult): Promise<boolean> {
   const matches = (eb: ExpressionBuilder<VargateDatabase, typeof T.auditLog>) =>
     eb.and([
       eb("tenant_id", "=", tenantId),
