@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [--only a,b]`: runs the scenarios of bench/scenarios/index.ts in one process, prints
-// a table and writes bench/results.json (its `quick` field tells a quick run from a full one; the committed file is the
-// full run of docs/performance.md). It reports and asserts nothing: a failing scenario is recorded, the others run.
+// `npm run bench [-- --quick] [--only a,b] [--out file]`: runs the scenarios of bench/scenarios/index.ts in one
+// process, prints a table and writes bench/results.json (its `quick` field tells a quick run from a full one; the
+// committed file is the full run of docs/performance.md). It reports and asserts nothing: a failing scenario is
+// recorded and the others still run.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -47,14 +48,18 @@ export interface BenchResults {
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const { values } = parseArgs({
     args: [...argv],
-    options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+    options: { quick: { type: "boolean", default: false }, only: { type: "string" }, out: { type: "string" } },
     allowPositionals: false,
   });
   const only = values.only
     ?.split(",")
     .map((name) => name.trim())
     .filter((name) => name.length > 0);
-  return { quick: values.quick ?? false, ...(only && only.length > 0 && { only }) };
+  return {
+    quick: values.quick ?? false,
+    ...(only && only.length > 0 && { only }),
+    ...(values.out !== undefined && { outFile: path.resolve(values.out) }),
+  };
 }
 
 /** Runs `scenarios` (or the `only` ones, in their given order), prints the table and writes the results file. */
