@@ -116,7 +116,33 @@ async function openSqlite(filename: string) {
   // From here on vargate waits for locks itself, asynchronously (see Runner.retrying): a blocking busy wait
   // would freeze the event loop, and could not end while another connection in this process holds the lock.
   database.pragma("busy_timeout = 0");
-  return database;
+  return withStatementCache(database);
+}
+
+/** Distinct SQL texts whose prepared statements are kept; Kysely prepares every query anew otherwise. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The database as Kysely's SQLite dialect sees it, with prepared statements reused by SQL text (least recently used
+ * first out). Reuse is safe: the dialect runs one query at a time on its single connection, so a cached statement
+ * is never executing when it is handed out again.
+ */
+function withStatementCache(database: BetterSqlite3.Database) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql);
+      } else {
+        statement = database.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 const DRIVER_LABELS: Record<KyselyDialectName, string> = {
