@@ -12,6 +12,7 @@ import type { JsonObject } from "../../src/json.js";
 import { parseTenantPolicy } from "../../src/policy/document.js";
 import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
+import { seedActiveSession } from "./sessions.js";
 
 /** Entries per `audit.append` call while building: one transaction each. */
 const BUILD_BATCH = 10_000;
@@ -147,49 +148,8 @@ async function createSession(governor: VargateGovernor, tenantId: string, allowe
     allowed_tools: [...allowedTools],
     require_human_approval: ["delete_*"],
   });
-  const sessionId = `vs-${randomBytes(8).toString("hex")}`;
-  await governor.storage.sessions.reserve(
-    {
-      id: sessionId,
-      tenant_id: tenantId,
-      agent_id: agent.id,
-      agent_version: agent.version,
-      status: "pending",
-      anthropic_session_id: null,
-      environment_id: null,
-      upstream_vault_id: null,
-      system_prompt_hash: randomBytes(32).toString("hex"),
-      mcp_token_hash: randomBytes(32).toString("hex"),
-      metadata: {},
-      max_session_hours: 8,
-      created_at: NOW,
-      ended_at: null,
-      end_reason: null,
-    },
-    { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
-  );
-  await governor.storage.sessions.activate(
-    tenantId,
-    sessionId,
-    { anthropic_session_id: `sesn_${randomBytes(8).toString("hex")}`, environment_id: null, upstream_vault_id: null },
-    {
-      action_id: actionId(0xffff, 0),
-      session_id: sessionId,
-      agent_id: agent.id,
-      event_id: null,
-      actor: null,
-      source: "control_plane",
-      tool: "control_plane",
-      method: "create_session",
-      decision: "allow",
-      severity: "none",
-      violations: [],
-      input: {},
-      policy_version: null,
-      requested_at: NOW,
-    },
-  );
-  return { agentId: agent.id, sessionId };
+  const { session } = await seedActiveSession(governor.storage, tenantId, agent, NOW);
+  return { agentId: agent.id, sessionId: session.id };
 }
 
 async function appendAll(

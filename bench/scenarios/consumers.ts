@@ -6,6 +6,7 @@ import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
 import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 import { sampleRss } from "../lib/measure.js";
 import type { Measurement, Scenario } from "../lib/scenario.js";
+import { benchLogger } from "../lib/sessions.js";
 import { startRemoteFakePlatform } from "./support/remote-fake-platform.js";
 
 /** Events of one scripted turn: user.message, status_running, span start, agent.message, span end, status_idle. */
@@ -24,7 +25,7 @@ export const consumers: Scenario = {
       storage,
       upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
       sessions: { publicUrl: "http://127.0.0.1:9/gov" },
-      logger: { debug() {}, info() {}, warn: console.error, error: console.error },
+      logger: benchLogger,
     });
     let measured: Measurement;
     try {

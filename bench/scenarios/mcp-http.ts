@@ -1,19 +1,16 @@
 // mcp_http: a full MCP tools/call round trip over loopback HTTP (node adapter, real SDK client) against a bare
 // node:http JSON echo server driven at the same concurrency.
-import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as z from "zod";
 import { toNodeHandler } from "../../src/adapters/node.js";
-import { hashApiKey } from "../../src/auth/api-keys.js";
 import { VargateGovernor } from "../../src/governor.js";
-import type { SessionRecord } from "../../src/sessions/types.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
-import type { VargateStorage } from "../../src/storage/port.js";
 import { defineTool } from "../../src/tools/define.js";
 import type { Measurement, Scenario } from "../lib/scenario.js";
+import { benchLogger, seedActiveSession } from "../lib/sessions.js";
 import { measureRemoteLoad } from "./support/http-load.js";
 
 const CLIENTS = 32;
@@ -30,7 +27,7 @@ export const mcpHttp: Scenario = {
     const storage = kyselyStorageFromUrl(join(context.tmpDir, "mcp-http.db"));
     const governor = new VargateGovernor({
       storage,
-      logger: { debug() {}, info() {}, warn: console.error, error: console.error },
+      logger: benchLogger,
       tools: [
         defineTool({
           name: TOOL,
@@ -52,7 +49,7 @@ export const mcpHttp: Scenario = {
     try {
       const endpoints: { url: string; token: string }[] = [];
       for (let i = 0; i < CLIENTS; i++) {
-        const { session, token } = await seedSession(storage, tenantId, config.id, config.version);
+        const { session, token } = await seedActiveSession(storage, tenantId, config);
         endpoints.push({ url: `${origin}/managed/mcp/${session.id}`, token });
       }
       context.log(`mcp_http: ${CLIENTS} SDK clients in a separate process; ${operations} calls`);
@@ -120,58 +117,6 @@ async function echoBaseline(operations: number, warmup: number, log: (message: s
   } finally {
     await close(server);
   }
-}
-
-/** An active session of the agent, stored directly (no upstream needed), and its bearer token. */
-async function seedSession(storage: VargateStorage, tenantId: string, agentId: string, agentVersion: number) {
-  const token = `vgs_${randomBytes(32).toString("hex")}`;
-  const now = new Date().toISOString();
-  const pending: SessionRecord = {
-    id: `vs-${randomBytes(8).toString("hex")}`,
-    tenant_id: tenantId,
-    agent_id: agentId,
-    agent_version: agentVersion,
-    status: "pending",
-    anthropic_session_id: null,
-    environment_id: null,
-    upstream_vault_id: null,
-    system_prompt_hash: "0".repeat(64),
-    mcp_token_hash: hashApiKey(token),
-    metadata: {},
-    max_session_hours: 8,
-    created_at: now,
-    ended_at: null,
-    end_reason: null,
-  };
-  await storage.sessions.reserve(pending, {
-    maxConcurrent: 1_000,
-    maxDaily: 1_000,
-    agentMaxDaily: 1_000,
-    windowStart: new Date(Date.now() - 86_400_000).toISOString(),
-  });
-  const session = await storage.sessions.activate(
-    tenantId,
-    pending.id,
-    { anthropic_session_id: `sesn_${pending.id}`, environment_id: "env_bench", upstream_vault_id: null },
-    {
-      action_id: randomUUID(),
-      session_id: pending.id,
-      agent_id: agentId,
-      event_id: null,
-      actor: null,
-      source: "control_plane",
-      tool: "control_plane",
-      method: "create_session",
-      decision: "allow",
-      severity: "none",
-      violations: [],
-      input: {},
-      policy_version: null,
-      requested_at: now,
-    },
-  );
-  if (!session) throw new Error("session activation failed");
-  return { session, token };
 }
 
 async function listen(server: http.Server): Promise<string> {
