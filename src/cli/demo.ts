@@ -12,7 +12,7 @@ import type { AuditRecord } from "../audit/types.js";
 import { verifyComplianceExport } from "../compliance/index.js";
 import { encryptedCredentialStore } from "../credentials/encrypted-store.js";
 import { VargateGovernor } from "../governor.js";
-import type { Logger } from "../logger.js";
+import { silentLogger } from "../logger.js";
 import type { VargateStorage } from "../storage/port.js";
 import { defineTool } from "../tools/define.js";
 import { DEMO_TURNS, type DemoPlatformOptions, demoPlatform, sayAndWait } from "./demo-platform.js";
@@ -23,8 +23,16 @@ export interface DemoOptions extends DemoPlatformOptions {
   colour?: boolean;
 }
 
+/** The tenant policy's one rule; the replay's candidate policy keeps it and adds another. */
+const LARGE_TRANSFERS_RULE = {
+  id: "large-transfers",
+  when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 1000 }] },
+  effect: "deny",
+  severity: "high",
+  message: "Transfers over 1000 are denied",
+} as const;
+
 const CRM_SECRET = `crm-demo-${randomBytes(8).toString("hex")}`;
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Tone = "bold" | "dim" | "green" | "red" | "yellow" | "cyan";
 const ANSI: Record<Tone, [number, number]> = {
@@ -124,17 +132,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
       return JSON.parse(text) as T;
     };
 
-    const policy = await api<{ version: number }>("PUT", "/managed/policy", {
-      rules: [
-        {
-          id: "large-transfers",
-          when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 1000 }] },
-          effect: "deny",
-          severity: "high",
-          message: "Transfers over 1000 are denied",
-        },
-      ],
-    });
+    const policy = await api<{ version: number }>("PUT", "/managed/policy", { rules: [LARGE_TRANSFERS_RULE] });
     step(`tenant policy v${policy.version}: deny create_transfer with amount > 1000`);
     const agent = await api<{ id: string }>("POST", "/managed/agents", {
       name: "support-agent",
@@ -284,15 +282,7 @@ export async function demo(options: DemoOptions, io: CliIo): Promise<number> {
     const replay = await governor.replay.session(tenantId, sessionId, {
       policy: {
         rules: [
-          ...[
-            {
-              id: "large-transfers",
-              when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 1000 }] },
-              effect: "deny",
-              severity: "high",
-              message: "Transfers over 1000 are denied",
-            },
-          ],
+          LARGE_TRANSFERS_RULE,
           {
             id: "no-crm",
             when: { tool: "crm_lookup" },
