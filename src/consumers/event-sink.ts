@@ -53,11 +53,6 @@ export class SessionEventSink {
     this.#deps = deps;
   }
 
-  /** Handles one event. Returns true when the session ended and the consumer should stop. */
-  async handle(event: UpstreamEvent): Promise<boolean> {
-    return (await this.handleBatch([event])).stop;
-  }
-
   /**
    * Handles events in stream order, with the same effect as handling them one by one, but with one chain append
    * for a run of observed tool uses instead of one per use. Stops at the first event after which the consumer
@@ -69,7 +64,7 @@ export class SessionEventSink {
     const { clock } = this.#deps.context;
     const tenantId = this.#session.tenant_id;
     // Observed tool uses waiting for one appendEvents, and results waiting for their records to be stored.
-    const uses: { entry: AuditEntry; event: UpstreamEvent; hits: AnomalyHit[] }[] = [];
+    const uses: { entry: AuditEntry; event: UpstreamEvent }[] = [];
     const results: { toolUseEventId: string; result: JsonValue }[] = [];
     const batched = new Set<string>();
     let policy: Awaited<ReturnType<TenantPolicies["active"]>> | undefined;
@@ -106,7 +101,7 @@ export class SessionEventSink {
             severity: maxHitSeverity(hits),
             violations: hits.map((hit) => hit.rule),
           };
-          uses.push({ entry, event, hits });
+          uses.push({ entry, event });
           // A finding may interrupt the session: nothing after it may be recorded before the score is raised.
           if (hits.length > 0) {
             const stored = await this.#flush(uses, results);
