@@ -172,8 +172,15 @@ function tagOf(route: Route): string {
   return route.path.split("/")[2]?.replace(/\.json$/, "") ?? "managed";
 }
 
-/** `z.json()` as JSON Schema with its self-references as `#`, to recognise it among zod's unnamed defs. */
-const JSON_VALUE = JSON.stringify((({ $schema: _, ...rest }) => rest)(z.toJSONSchema(z.json()) as JsonObject));
+/**
+ * `z.json()` as JSON Schema with its self-references as `#`, to recognise it among zod's unnamed defs. Computed on
+ * first use: this module loads with the routes table, and only building the document needs it.
+ */
+let jsonValueJson: string | undefined;
+function jsonValueJsonSchema(): string {
+  jsonValueJson ??= JSON.stringify((({ $schema: _, ...rest }) => rest)(z.toJSONSchema(z.json()) as JsonObject));
+  return jsonValueJson;
+}
 
 /**
  * Converts zod schemas to JSON Schema and collects what they share under `components.schemas`. zod writes shared
@@ -230,7 +237,7 @@ class SchemaComponents {
   // `z.json()`, which becomes `JsonValue`. Anything else must be named in COMPONENT_NAMES first.
   #componentName(id: string, def: JsonObject): string {
     if (!id.startsWith("__schema")) return id;
-    if (JSON.stringify(rewriteRefs(def, new Map([[id, "#"]]), true)) === JSON_VALUE) return "JsonValue";
+    if (JSON.stringify(rewriteRefs(def, new Map([[id, "#"]]), true)) === jsonValueJsonSchema()) return "JsonValue";
     throw new Error(`An unnamed recursive schema (${JSON.stringify(def)}); add it to COMPONENT_NAMES`);
   }
 
