@@ -4,6 +4,7 @@ import { hashApiKey } from "../../src/auth/api-keys.js";
 import type { Logger } from "../../src/logger.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
 import type { VargateStorage } from "../../src/storage/port.js";
+import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
 
 /** Warnings and errors on stderr; the rest would drown the bench's own progress lines. */
 export const benchLogger: Logger = { debug() {}, info() {}, warn: console.error, error: console.error };
@@ -25,23 +26,12 @@ export async function seedActiveSession(
   at = new Date().toISOString(),
 ): Promise<SeededSession> {
   const token = `vgs_${randomBytes(32).toString("hex")}`;
-  const pending: SessionRecord = {
-    id: `vs-${randomBytes(8).toString("hex")}`,
-    tenant_id: tenantId,
+  const pending = sessionRecord(tenantId, {
     agent_id: agent.id,
     agent_version: agent.version,
-    status: "pending",
-    anthropic_session_id: null,
-    environment_id: null,
-    upstream_vault_id: null,
-    system_prompt_hash: "0".repeat(64),
     mcp_token_hash: hashApiKey(token),
-    metadata: {},
-    max_session_hours: 8,
     created_at: at,
-    ended_at: null,
-    end_reason: null,
-  };
+  });
   // Generous limits: a bench opens many sessions of one agent.
   await storage.sessions.reserve(pending, {
     maxConcurrent: 10_000,

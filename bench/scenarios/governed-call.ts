@@ -6,17 +6,16 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import * as z from "zod";
-import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
 import { VARGATE_TABLES } from "../../src/storage/kysely/schema.js";
 import type { VargateStorage } from "../../src/storage/port.js";
-import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
 import { defineTool } from "../../src/tools/define.js";
 import { measureLatencies } from "../lib/measure.js";
 import type { BenchContext, Measurement, Scenario, ScenarioResult } from "../lib/scenario.js";
+import { seedActiveSession } from "../lib/sessions.js";
 import { BENCH_AGENT, benchPolicy } from "./decision.js";
 
 const TENANT = "bench-tenant";
@@ -60,47 +59,8 @@ async function deploy(storages: VargateStorage[]): Promise<Deployment> {
   await first.policy.put(TENANT, benchPolicy());
   const agent = await first.agents.create(TENANT, { name: "bench agent", ...BENCH_AGENT });
   const sessions: SessionRecord[] = [];
-  for (let i = 0; i < CALLERS; i++) {
-    const session = sessionRecord(TENANT, {
-      agent_id: agent.id,
-      agent_version: agent.version,
-      created_at: new Date().toISOString(),
-    });
-    await first.storage.sessions.reserve(session, {
-      maxConcurrent: CALLERS,
-      maxDaily: 1000,
-      agentMaxDaily: 1000,
-      windowStart: new Date(0).toISOString(),
-    });
-    const active = await first.storage.sessions.activate(
-      TENANT,
-      session.id,
-      { anthropic_session_id: `sesn_bench_${i}`, environment_id: null, upstream_vault_id: null },
-      controlEntry(session, "create_session"),
-    );
-    if (!active) throw new Error("governed-call bench: a session did not activate");
-    sessions.push(active);
-  }
+  for (let i = 0; i < CALLERS; i++) sessions.push((await seedActiveSession(first.storage, TENANT, agent)).session);
   return { governors, sessions };
-}
-
-function controlEntry(session: SessionRecord, method: string): AuditEntry {
-  return {
-    action_id: crypto.randomUUID(),
-    session_id: session.id,
-    agent_id: session.agent_id,
-    event_id: null,
-    actor: null,
-    source: "control_plane",
-    tool: "control_plane",
-    method,
-    decision: "allow",
-    severity: "none",
-    violations: [],
-    input: {},
-    policy_version: null,
-    requested_at: new Date().toISOString(),
-  };
 }
 
 /** Runs `operations` governed calls, `callers` at once, spread over the governors (caller i uses governor i % n). */
