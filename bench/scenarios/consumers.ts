@@ -1,13 +1,9 @@
 // consumers: many governed sessions consumed at once from the fake platform (in its own process); heap per
 // consumer with every stream open and idle.
 import { join } from "node:path";
-import { VargateGovernor } from "../../src/governor.js";
-import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
-import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 import { sampleRss } from "../lib/measure.js";
 import type { Measurement, Scenario } from "../lib/scenario.js";
-import { benchLogger } from "../lib/sessions.js";
-import { startRemoteFakePlatform } from "./support/remote-fake-platform.js";
+import { governorOverFake, startRemoteFakePlatform, until } from "./support/remote-fake-platform.js";
 
 /** Events of one scripted turn: user.message, status_running, span start, agent.message, span end, status_idle. */
 const EVENTS_PER_TURN = 6;
@@ -20,13 +16,7 @@ export const consumers: Scenario = {
     const sessions = context.quick ? 150 : 1_000;
     const gc = (globalThis as { gc?: () => void }).gc;
     const fake = await startRemoteFakePlatform();
-    const storage = kyselyStorageFromUrl(join(context.tmpDir, "consumers.db"));
-    const governor = new VargateGovernor({
-      storage,
-      upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
-      sessions: { publicUrl: "http://127.0.0.1:9/gov" },
-      logger: benchLogger,
-    });
+    const { governor, storage } = governorOverFake(fake, join(context.tmpDir, "consumers.db"));
     let measured: Measurement;
     try {
       await governor.migrate();
@@ -54,7 +44,7 @@ export const consumers: Scenario = {
 
       // Warm-up: one session end to end, so code loading, JIT and connection setup are not counted per consumer.
       await create();
-      await until(async () => (await connected()) === 1);
+      await waitFor(async () => (await connected()) === 1);
       const heapBefore = settledHeap(gc);
       const rssBefore = process.memoryUsage.rss();
       context.log(`consumers: opening ${sessions} sessions`);
@@ -72,7 +62,7 @@ export const consumers: Scenario = {
         }),
       );
       const createdSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await until(async () => (await connected()) === sessions + 1);
+      await waitFor(async () => (await connected()) === sessions + 1);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const peakRssMb = rss.stop();
       const platform = await fake.stats();
@@ -124,10 +114,4 @@ function settledHeap(gc: (() => void) | undefined): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function until(check: () => Promise<boolean>, attempts = 6_000): Promise<void> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error("consumers: condition not met");
-}
+const waitFor = (check: () => Promise<boolean>) => until("consumers", check, { attempts: 6_000 });

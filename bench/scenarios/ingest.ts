@@ -3,13 +3,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createParser } from "eventsource-parser";
-import { VargateGovernor } from "../../src/governor.js";
-import { kyselyStorageFromUrl } from "../../src/storage/kysely/index.js";
-import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 import { measureBulk, sampleRss } from "../lib/measure.js";
 import type { Measurement, Scenario } from "../lib/scenario.js";
-import { benchLogger } from "../lib/sessions.js";
-import { startRemoteFakePlatform } from "./support/remote-fake-platform.js";
+import { governorOverFake, startRemoteFakePlatform, until } from "./support/remote-fake-platform.js";
 
 /** SSE events per scripted built-in tool use: span start, agent.tool_use, span end, agent.tool_result. */
 const EVENTS_PER_TOOL_USE = 4;
@@ -20,13 +16,7 @@ export const ingest: Scenario = {
   async run(context) {
     const toolUses = context.quick ? 10_000 : 100_000;
     const fake = await startRemoteFakePlatform();
-    const storage = kyselyStorageFromUrl(join(context.tmpDir, "ingest.db"));
-    const governor = new VargateGovernor({
-      storage,
-      upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
-      sessions: { publicUrl: "http://127.0.0.1:9/gov" },
-      logger: benchLogger,
-    });
+    const { governor, storage } = governorOverFake(fake, join(context.tmpDir, "ingest.db"));
     let measured: Measurement;
     let dumpPath: string;
     try {
@@ -40,8 +30,8 @@ export const ingest: Scenario = {
 
       // The consumer is connected and has handled the turn's first events; the turn waits for "release".
       const progress = async () => (await storage.consumers.get(tenantId, sessionId))?.events_processed ?? 0;
-      await until(async () => (await storage.consumers.get(tenantId, sessionId))?.status === "connected");
-      await until(async () => (await progress()) >= 2);
+      await waitFor(async () => (await storage.consumers.get(tenantId, sessionId))?.status === "connected");
+      await waitFor(async () => (await progress()) >= 2);
       const before = await progress();
       context.log(`ingest: ${toolUses} tool uses (${toolUses * EVENTS_PER_TOOL_USE} SSE events)`);
 
@@ -52,7 +42,7 @@ export const ingest: Scenario = {
       // Events the platform produced after release: everything but what the consumer had already handled.
       const history = await historyLength(fake, created.anthropic_session_id as string, context.tmpDir);
       const expected = before + (history.events - history.eventsAtRelease);
-      await until(async () => (await progress()) >= expected, 5);
+      await waitFor(async () => (await progress()) >= expected, 5);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const peakRssMb = rss.stop();
       const cpuUsed = process.cpuUsage(cpu);
@@ -135,10 +125,5 @@ function parseBaseline(bytes: Buffer): Promise<Measurement> {
   }).then((measurement) => ({ ...measurement, operations: events, throughput: events / measurement.seconds }));
 }
 
-async function until(check: () => Promise<boolean>, intervalMs = 20, attempts = 60_000): Promise<void> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error("ingest: condition not met");
-}
+const waitFor = (check: () => Promise<boolean>, intervalMs = 20) =>
+  until("ingest", check, { intervalMs, attempts: 60_000 });

@@ -1,6 +1,10 @@
 // The parent side of fake-platform-child.ts: a fake Managed Agents platform in its own process, on loopback.
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { VargateGovernor } from "../../../src/governor.js";
+import { kyselyStorageFromUrl } from "../../../src/storage/kysely/index.js";
+import { anthropicUpstream } from "../../../src/upstream/anthropic.js";
+import { benchLogger } from "../../lib/sessions.js";
 
 export type ChildCommand =
   | { type: "script"; toolUses: number; gated: boolean }
@@ -66,6 +70,31 @@ export async function startRemoteFakePlatform(): Promise<RemoteFakePlatform> {
       await exited;
     },
   };
+}
+
+/** A governor on a SQLite file whose upstream is `fake`, and that storage (the caller closes both). */
+export function governorOverFake(fake: RemoteFakePlatform, file: string) {
+  const storage = kyselyStorageFromUrl(file);
+  const governor = new VargateGovernor({
+    storage,
+    upstream: anthropicUpstream({ apiKey: fake.apiKey, baseURL: fake.url, maxRetries: 0 }),
+    sessions: { publicUrl: "http://127.0.0.1:9/gov" },
+    logger: benchLogger,
+  });
+  return { governor, storage };
+}
+
+/** Polls `check` every `intervalMs` until it holds; throws `${what}: condition not met` after `attempts` tries. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  { intervalMs = 20, attempts }: { intervalMs?: number; attempts: number },
+): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`${what}: condition not met`);
 }
 
 function nextReply(child: ChildProcess): Promise<ChildReply> {
