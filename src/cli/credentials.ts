@@ -19,17 +19,19 @@ export async function setCredential(
   const secret = (await io.readStdin()).replace(/\r?\n$/, "");
   if (secret === "") throw new UsageError('no secret on standard input (pipe it in: printf %s "$SECRET" | vargate …)');
   const storage = await openStorage(resolveDatabaseUrl(options, io));
-  const governor = new VargateGovernor({
-    storage,
-    credentialStore: encryptedCredentialStore({ records: storage.credentials, key: io.env.VARGATE_CREDENTIAL_KEY }),
-  });
   try {
+    // Inside the try: a bad VARGATE_CREDENTIAL_KEY throws here, and the storage must still be closed.
+    const governor = new VargateGovernor({
+      storage,
+      credentialStore: encryptedCredentialStore({ records: storage.credentials, key: io.env.VARGATE_CREDENTIAL_KEY }),
+    });
     await governor.tenants.get(tenantId);
     await governor.credentials.put(tenantId, name, secret, { actor: CLI_ACTOR });
     printJson(io, { tenant_id: tenantId, name, stored: true });
     return EXIT_OK;
   } finally {
-    await governor.close();
+    // The governor was never started, so closing its storage is all `governor.close()` would do.
+    await storage.close();
   }
 }
 
