@@ -89,96 +89,40 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
 
   // Group commit: appends of one tenant that arrive while its previous append transaction runs wait, and then go
   // in one transaction (one head lock, one insert, one commit) instead of one each. A lone append starts at once.
-  const appendQueues = new Map<string, PendingAppend[]>();
   const appendAlone = (tenantId: string, entries: readonly AuditEntry[]) =>
     audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
-  const commitBatch = async (tenantId: string, batch: PendingAppend[]) => {
-    if (batch.length === 1) {
-      const [only] = batch as [PendingAppend];
-      await appendAlone(tenantId, only.entries).then(only.resolve, only.reject);
-      return;
-    }
-    let records: AuditRecord[];
-    try {
-      records = await appendAlone(
-        tenantId,
+  const groupAppend = groupCommit<{ tenantId: string; entries: readonly AuditEntry[] }, AuditRecord[]>({
+    queue: ({ tenantId }) => tenantId,
+    size: ({ entries }) => entries.length,
+    alone: ({ tenantId, entries }) => appendAlone(tenantId, entries),
+    async together(batch) {
+      const records = await appendAlone(
+        (batch[0] as { tenantId: string }).tenantId,
         batch.flatMap((pending) => pending.entries),
       );
-    } catch {
-      // The batch rolled back whole (nothing of it is stored). One bad append (a duplicate action_id) must not
-      // fail the others, so each is tried on its own; a failing database still fails every one of them.
-      for (const pending of batch) await appendAlone(tenantId, pending.entries).then(pending.resolve, pending.reject);
-      return;
-    }
-    let offset = 0;
-    for (const pending of batch) {
-      pending.resolve(records.slice(offset, offset + pending.entries.length));
-      offset += pending.entries.length;
-    }
-  };
-  const groupAppend = (tenantId: string, entries: readonly AuditEntry[]) =>
-    new Promise<AuditRecord[]>((resolve, reject) => {
-      const queued = appendQueues.get(tenantId);
-      if (queued) {
-        queued.push({ entries, resolve, reject });
-        return;
-      }
-      const queue: PendingAppend[] = [{ entries, resolve, reject }];
-      appendQueues.set(tenantId, queue);
-      void (async () => {
-        try {
-          while (queue.length > 0) await commitBatch(tenantId, takeBatch(queue));
-        } finally {
-          appendQueues.delete(tenantId);
-        }
-      })();
-    });
+      let offset = 0;
+      return batch.map(({ entries }) => {
+        offset += entries.length;
+        return records.slice(offset - entries.length, offset);
+      });
+    },
+  });
 
-  // Results (of allowed calls, and of observed tool uses on the stream), group-committed the same way: results set
-  // while the previous batch commits go in one transaction, one update statement each. A lone result is a single
-  // statement, as before.
-  const resultQueue: PendingResult[] = [];
-  let flushingResults = false;
-  const setAlone = (pending: PendingResult) =>
-    runner
-      .run("audit.setResult", (db) => setRecordResult(db, pending.tenantId, pending.key, pending.result))
-      .then(pending.resolve, pending.reject);
-  const flushResults = async () => {
-    flushingResults = true;
-    try {
-      while (resultQueue.length > 0) {
-        const batch = resultQueue.splice(0, MAX_GROUP_ENTRIES);
-        if (batch.length === 1) {
-          await setAlone(batch[0] as PendingResult);
-          continue;
-        }
-        let matched: boolean[];
-        try {
-          matched = await runner.write("audit.setResult", async (trx) => {
-            const found: boolean[] = [];
-            for (const { tenantId, key, result } of batch)
-              found.push(await setRecordResult(trx, tenantId, key, result));
-            return found;
-          });
-        } catch {
-          // Rolled back whole: each on its own, so one failure fails only its caller.
-          for (const pending of batch) await setAlone(pending);
-          continue;
-        }
-        batch.forEach((pending, index) => {
-          pending.resolve(matched[index] === true);
-        });
-      }
-    } finally {
-      flushingResults = false;
-    }
-  };
-
-  const groupSetResult = (tenantId: string, key: RecordKey, result: AuditResult) =>
-    new Promise<boolean>((resolve, reject) => {
-      resultQueue.push({ tenantId, key, result, resolve, reject });
-      if (!flushingResults) void flushResults();
-    });
+  // Results (of allowed calls, and of observed tool uses on the stream), group-committed the same way, in one
+  // queue for all tenants: results set while the previous batch commits go in one transaction, one update
+  // statement each. A lone result is a single statement, as before.
+  const groupSetResult = groupCommit<{ tenantId: string; key: RecordKey; result: AuditResult }, boolean>({
+    queue: () => "",
+    size: () => 1,
+    alone: ({ tenantId, key, result }) =>
+      runner.run("audit.setResult", (db) => setRecordResult(db, tenantId, key, result)),
+    together: (batch) =>
+      runner.write("audit.setResult", async (trx) => {
+        const found: boolean[] = [];
+        for (const { tenantId, key, result } of batch) found.push(await setRecordResult(trx, tenantId, key, result));
+        return found;
+      }),
+  });
 
   return {
     name,
@@ -371,7 +315,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       append(tenantId, entries) {
         // Nothing to seal: no transaction, so not even an empty chain head is created.
         if (entries.length === 0) return runner.run("audit.append", async () => []);
-        return groupAppend(tenantId, entries);
+        return groupAppend({ tenantId, entries });
       },
       head(tenantId) {
         return runner.run("audit.head", async (db) => {
@@ -430,7 +374,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setResult(tenantId, sessionId, eventId, result) {
-        return groupSetResult(tenantId, { session_id: sessionId, event_id: eventId }, result);
+        return groupSetResult({ tenantId, key: { session_id: sessionId, event_id: eventId }, result });
       },
       countBySession(tenantId, sessionIds) {
         return runner.run("audit.countBySession", async (db) => {
@@ -482,7 +426,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setActionResult(tenantId, actionId, result) {
-        return groupSetResult(tenantId, { action_id: actionId }, result);
+        return groupSetResult({ tenantId, key: { action_id: actionId }, result });
       },
     },
 
@@ -496,38 +440,77 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   };
 }
 
-interface PendingAppend {
-  entries: readonly AuditEntry[];
-  resolve(records: AuditRecord[]): void;
-  reject(error: unknown): void;
-}
-
 /** One audit record: by its action id, or by the upstream event it records. */
 type RecordKey = { session_id: string; event_id: string } | { action_id: string };
-
-interface PendingResult {
-  tenantId: string;
-  key: RecordKey;
-  result: AuditResult;
-  resolve(matched: boolean): void;
-  reject(error: unknown): void;
-}
 
 // Entries per group-committed transaction: large enough to absorb any burst of callers, small enough that one
 // transaction stays short.
 const MAX_GROUP_ENTRIES = 1000;
 
-/** The next appends of `queue` to commit together: at least one, then as many as fit in `MAX_GROUP_ENTRIES`. */
-function takeBatch(queue: PendingAppend[]): PendingAppend[] {
-  let count = 0;
-  let taken = 0;
-  while (taken < queue.length) {
-    const size = (queue[taken] as PendingAppend).entries.length;
-    if (taken > 0 && count + size > MAX_GROUP_ENTRIES) break;
-    count += size;
-    taken += 1;
-  }
-  return queue.splice(0, taken);
+interface Pending<Item, Result> {
+  item: Item;
+  resolve(result: Result): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: items of one queue that arrive while that queue's previous batch commits wait, and then go
+ * together (as many as fit in `MAX_GROUP_ENTRIES` by `size`) in one `together` call, whose results are in item
+ * order. A lone item goes `alone`, at once. A batch that fails rolled back whole: each of its items is then tried
+ * `alone`, so one bad item fails only its caller (and a failing database still fails every one).
+ */
+function groupCommit<Item, Result>(commit: {
+  /** The queue `item` waits in: items of different queues never share a batch. */
+  queue(item: Item): string;
+  size(item: Item): number;
+  alone(item: Item): Promise<Result>;
+  together(items: Item[]): Promise<Result[]>;
+}): (item: Item) => Promise<Result> {
+  const queues = new Map<string, Pending<Item, Result>[]>();
+  const alone = (pending: Pending<Item, Result>) => commit.alone(pending.item).then(pending.resolve, pending.reject);
+  const flush = async (batch: Pending<Item, Result>[]) => {
+    if (batch.length === 1) return alone(batch[0] as Pending<Item, Result>);
+    let results: Result[];
+    try {
+      results = await commit.together(batch.map((pending) => pending.item));
+    } catch {
+      for (const pending of batch) await alone(pending);
+      return;
+    }
+    batch.forEach((pending, index) => {
+      pending.resolve(results[index] as Result);
+    });
+  };
+  /** The next items of `queue` to commit together: at least one, then as many as fit in `MAX_GROUP_ENTRIES`. */
+  const take = (queue: Pending<Item, Result>[]) => {
+    let count = 0;
+    let taken = 0;
+    while (taken < queue.length) {
+      const size = commit.size((queue[taken] as Pending<Item, Result>).item);
+      if (taken > 0 && count + size > MAX_GROUP_ENTRIES) break;
+      count += size;
+      taken += 1;
+    }
+    return queue.splice(0, taken);
+  };
+  return (item) =>
+    new Promise<Result>((resolve, reject) => {
+      const queueKey = commit.queue(item);
+      const queued = queues.get(queueKey);
+      if (queued) {
+        queued.push({ item, resolve, reject });
+        return;
+      }
+      const queue: Pending<Item, Result>[] = [{ item, resolve, reject }];
+      queues.set(queueKey, queue);
+      void (async () => {
+        try {
+          while (queue.length > 0) await flush(take(queue));
+        } finally {
+          queues.delete(queueKey);
+        }
+      })();
+    });
 }
 
 /**
