@@ -3,7 +3,7 @@ import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import { memoryStorage } from "../../src/storage/memory/index.js";
-import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
+import { storeSession } from "../compliance/helpers.js";
 
 const RECORDS = 100_000;
 const BATCH = 2000;
@@ -13,21 +13,8 @@ describe("replay at scale", () => {
     const governor = new VargateGovernor({ storage: memoryStorage() });
     await governor.migrate();
     const { tenant } = await governor.tenants.create({ tenant_id: "scale" });
-    const agent = await governor.agents.create(tenant.tenant_id, {
-      name: "bulk",
-      allowed_tools: ["create_transfer"],
-      require_human_approval: [],
-    });
     const sessionId = "vs-00000000000000aa";
-    await governor.storage.sessions.reserve(
-      sessionRecord(tenant.tenant_id, {
-        id: sessionId,
-        agent_id: agent.id,
-        agent_version: agent.version,
-        created_at: new Date().toISOString(),
-      }),
-      { maxConcurrent: 10, maxDaily: 50, agentMaxDaily: 50, windowStart: new Date(0).toISOString() },
-    );
+    const agentId = await storeSession(governor, tenant.tenant_id, sessionId);
     await governor.storage.sessions.activate(
       tenant.tenant_id,
       sessionId,
@@ -35,7 +22,7 @@ describe("replay at scale", () => {
       {
         action_id: "10000000-0000-4000-8000-000000000000",
         session_id: sessionId,
-        agent_id: agent.id,
+        agent_id: agentId,
         event_id: null,
         actor: null,
         source: "control_plane",
@@ -56,7 +43,7 @@ describe("replay at scale", () => {
           tenant_id: tenant.tenant_id,
           tool: "create_transfer",
           input: { amount: i % 200, to: "acct" },
-          agent: { id: agent.id, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
+          agent: { id: agentId, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
           session: { id: sessionId },
           now: "2026-04-11T14:30:00.000Z",
           counters: { session: { create_transfer: i }, agent_24h: { create_transfer: i } },
@@ -64,7 +51,7 @@ describe("replay at scale", () => {
         entries.push({
           action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
           session_id: sessionId,
-          agent_id: agent.id,
+          agent_id: agentId,
           event_id: null,
           actor: null,
           source: "mcp_governed",
