@@ -36,7 +36,7 @@ export interface EventSinkDeps {
 /**
  * Turns one session's upstream events into governance: observed records (with anomaly findings), approvals for
  * built-in tools held under `always_ask`, a check that every call of the governor's own MCP tools has a governed
- * decision, and the session's end. One sink per consumer; its state is rebuilt from storage after a restart.
+ * decision, and the session's end. One sink per consumer; its anomaly score is rebuilt from storage after a restart.
  */
 export class SessionEventSink {
   readonly #deps: EventSinkDeps;
@@ -231,7 +231,8 @@ export class SessionEventSink {
     };
   }
 
-  // After a restart the score and the matched governed records are rebuilt from the session's records.
+  // After a restart the anomaly score is rebuilt from the session's records. The count of matched governed uses is
+  // not (the uses themselves are not stored), so it starts again at zero: see docs/concepts/governed-calls.md.
   async #initialise(): Promise<void> {
     if (this.#initialised) return;
     this.#initialised = true;
