@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { sql } from "kysely";
+import { sha256Hex } from "../../audit/chain.js";
 import type { AuditRecord } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
@@ -24,9 +24,7 @@ function hourBucket(requestedAt: string): string {
 
 function counterKey(tenantId: string, scope: string, scopeId: string, tool: string, bucket: string): string {
   // Hashed: the natural key (four ids and a tool name) is too long for a MySQL primary key.
-  return createHash("sha256")
-    .update(JSON.stringify([tenantId, scope, scopeId, tool, bucket]))
-    .digest("hex");
+  return sha256Hex(JSON.stringify([tenantId, scope, scopeId, tool, bucket]));
 }
 
 interface CountRow {
