@@ -87,41 +87,36 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   const audited: Audited = (operation, tenantId, fn) =>
     runner.write(operation, async (trx) => fn(trx, await lockChain(trx, dialect, name, tenantId)));
 
-  // Group commit: appends of one tenant that arrive while its previous append transaction runs wait, and then go
-  // in one transaction (one head lock, one insert, one commit) instead of one each. A lone append starts at once.
-  const appendAlone = (tenantId: string, entries: readonly AuditEntry[]) =>
-    audited("audit.append", tenantId, (_trx, chain) => chain.append(entries));
-  const groupAppend = groupCommit<{ tenantId: string; entries: readonly AuditEntry[] }, AuditRecord[]>({
+  // Group commit: audit writes of one tenant (appends, and results of its records) that arrive while its previous
+  // write transaction runs wait, and then go in one transaction: one head lock, one insert, one commit for all of
+  // them. A lone write starts at once.
+  const tenantWrite = groupCommit<TenantWrite, AuditRecord[] | boolean>({
     queue: ({ tenantId }) => tenantId,
-    size: ({ entries }) => entries.length,
-    alone: ({ tenantId, entries }) => appendAlone(tenantId, entries),
-    async together(batch) {
-      const records = await appendAlone(
-        (batch[0] as { tenantId: string }).tenantId,
-        batch.flatMap((pending) => pending.entries),
-      );
-      let offset = 0;
-      return batch.map(({ entries }) => {
-        offset += entries.length;
-        return records.slice(offset - entries.length, offset);
-      });
+    size: (write) => (write.kind === "append" ? write.entries.length : 1),
+    alone: (write) =>
+      write.kind === "append"
+        ? audited("audit.append", write.tenantId, (_trx, chain) => chain.append(write.entries))
+        : runner.run("audit.setResult", (db) => setRecordResult(db, write.tenantId, write.key, write.result)),
+    together(batch) {
+      const tenantId = (batch[0] as TenantWrite).tenantId;
+      const entries = batch.flatMap((write) => (write.kind === "append" ? write.entries : []));
+      const results = async (trx: Db, records: AuditRecord[]) => {
+        let offset = 0;
+        const outcomes: (AuditRecord[] | boolean)[] = [];
+        for (const write of batch) {
+          if (write.kind === "append") {
+            offset += write.entries.length;
+            outcomes.push(records.slice(offset - write.entries.length, offset));
+          } else {
+            outcomes.push(await setRecordResult(trx, tenantId, write.key, write.result));
+          }
+        }
+        return outcomes;
+      };
+      // Results alone never touch the chain, so they take no head lock.
+      if (entries.length === 0) return runner.write("audit.setResult", (trx) => results(trx, []));
+      return audited("audit.append", tenantId, async (trx, chain) => results(trx, await chain.append(entries)));
     },
-  });
-
-  // Results (of allowed calls, and of observed tool uses on the stream), group-committed the same way, in one
-  // queue for all tenants: results set while the previous batch commits go in one transaction, one update
-  // statement each. A lone result is a single statement, as before.
-  const groupSetResult = groupCommit<{ tenantId: string; key: RecordKey; result: AuditResult }, boolean>({
-    queue: () => "",
-    size: () => 1,
-    alone: ({ tenantId, key, result }) =>
-      runner.run("audit.setResult", (db) => setRecordResult(db, tenantId, key, result)),
-    together: (batch) =>
-      runner.write("audit.setResult", async (trx) => {
-        const found: boolean[] = [];
-        for (const { tenantId, key, result } of batch) found.push(await setRecordResult(trx, tenantId, key, result));
-        return found;
-      }),
   });
 
   return {
@@ -315,7 +310,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       append(tenantId, entries) {
         // Nothing to seal: no transaction, so not even an empty chain head is created.
         if (entries.length === 0) return runner.run("audit.append", async () => []);
-        return groupAppend({ tenantId, entries });
+        return tenantWrite({ kind: "append", tenantId, entries }) as Promise<AuditRecord[]>;
       },
       head(tenantId) {
         return runner.run("audit.head", async (db) => {
@@ -374,7 +369,8 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setResult(tenantId, sessionId, eventId, result) {
-        return groupSetResult({ tenantId, key: { session_id: sessionId, event_id: eventId }, result });
+        const key = { session_id: sessionId, event_id: eventId };
+        return tenantWrite({ kind: "result", tenantId, key, result }) as Promise<boolean>;
       },
       countBySession(tenantId, sessionIds) {
         return runner.run("audit.countBySession", async (db) => {
@@ -426,7 +422,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       setActionResult(tenantId, actionId, result) {
-        return groupSetResult({ tenantId, key: { action_id: actionId }, result });
+        return tenantWrite({ kind: "result", tenantId, key: { action_id: actionId }, result }) as Promise<boolean>;
       },
     },
 
@@ -442,6 +438,11 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
 
 /** One audit record: by its action id, or by the upstream event it records. */
 type RecordKey = { session_id: string; event_id: string } | { action_id: string };
+
+/** A group-committed write of one tenant's audit log: an append, or the result of a stored record. */
+type TenantWrite =
+  | { kind: "append"; tenantId: string; entries: readonly AuditEntry[] }
+  | { kind: "result"; tenantId: string; key: RecordKey; result: AuditResult };
 
 // Entries per group-committed transaction: large enough to absorb any burst of callers, small enough that one
 // transaction stays short.
