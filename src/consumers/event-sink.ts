@@ -151,9 +151,12 @@ export class SessionEventSink {
       }
       uses.length = 0;
     }
-    for (const { toolUseEventId, result } of results) {
-      await storage.audit.setResult(tenantId, this.#session.id, toolUseEventId, result);
-    }
+    // At once, so that the storage can commit them together rather than one commit each.
+    await Promise.all(
+      results.map(({ toolUseEventId, result }) =>
+        storage.audit.setResult(tenantId, this.#session.id, toolUseEventId, result),
+      ),
+    );
     results.length = 0;
     return stored;
   }
