@@ -506,7 +506,12 @@ function groupCommit<Item, Result>(commit: {
       queues.set(queueKey, queue);
       void (async () => {
         try {
-          while (queue.length > 0) await flush(take(queue));
+          while (queue.length > 0) {
+            await flush(take(queue));
+            // One turn of the event loop before the next batch: the callers just answered (and any other
+            // pending work) get to queue their next writes, so batches fill instead of trickling one by one.
+            await new Promise(setImmediate);
+          }
         } finally {
           queues.delete(queueKey);
         }
