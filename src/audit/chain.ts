@@ -90,6 +90,35 @@ export function canonicalFields(value: object, shape: CanonicalShape): string {
   }
 }
 
+/**
+ * Like `canonicalFields`, but the members named in `raw` are written as the given text, unchecked: the caller
+ * vouches that each is the canonical JSON of that member (see `storedRecordCanonicalJson`). `undefined` if a
+ * member is not plain JSON data.
+ */
+export function canonicalFieldsSpliced(
+  value: object,
+  shape: CanonicalShape,
+  raw: Readonly<Record<string, string>>,
+): string | undefined {
+  const object = value as Record<string, unknown>;
+  try {
+    let out = "{";
+    for (let i = 0; i < shape.keys.length; i++) {
+      const key = shape.keys[i] as string;
+      const text = raw[key];
+      const member = text === undefined ? object[key] : text;
+      if (member === undefined) continue;
+      if (out.length > 1) out += ",";
+      out += shape.prefixes[i] as string;
+      out += text === undefined ? canonicalValue(member, 1) : text;
+    }
+    return `${out}}`;
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+    return undefined;
+  }
+}
+
 // A fast RFC 8785 serializer for plain JSON data, byte for byte what `json-canonicalize` writes for it (the test
 // in test/audit/canonical.test.ts compares them over varied values). It gives up (throws UNSUPPORTED) on anything
 // else, and `canonicalJson` then falls back to the reference implementation.
@@ -183,6 +212,11 @@ export async function verifyChain(
   return walk.end(head);
 }
 
+/** The fields of a record that place it in its chain. */
+export type ChainLink = Pick<AuditRecord, "tenant_id" | "seq" | "action_id" | "prev_hash" | "record_hash">;
+
+const hashMatches = (record: AuditRecord) => computeRecordHash(record) === record.record_hash;
+
 /**
  * `verifyChain` one record at a time, synchronously, for callers that read records in pages: `next` for each
  * record in `seq` order until it returns a result (the chain is broken there), then `end` with the stored head.
@@ -204,6 +238,14 @@ export class ChainWalk {
 
   /** Checks the next record; the verdict if the chain breaks at it, else null. */
   next(record: AuditRecord): ChainVerification | null {
+    return this.nextChecked(record, hashMatches);
+  }
+
+  /**
+   * `next` for a record in any form: `hashMatches` tells whether its `record_hash` matches its fields (called only
+   * when the record is in its place), e.g. `storedRecordHashMatches` for a `StoredAuditRecord`.
+   */
+  nextChecked<Link extends ChainLink>(record: Link, hashMatches: (record: Link) => boolean): ChainVerification | null {
     this.#count += 1;
     const expected = this.#seq + 1;
     if (record.tenant_id !== this.#tenantId) return this.#broken(record, "tenant_id mismatch");
@@ -211,7 +253,7 @@ export class ChainWalk {
     if (record.seq > expected) return this.#broken(null, `record at seq ${expected} is missing`);
     if (record.seq !== expected) return this.#broken(record, `sequence out of order: expected seq ${expected}`);
     if (record.prev_hash !== this.#hash) return this.#broken(record, "prev_hash mismatch");
-    if (computeRecordHash(record) !== record.record_hash) return this.#broken(record, "record_hash mismatch");
+    if (!hashMatches(record)) return this.#broken(record, "record_hash mismatch");
     this.#seq = record.seq;
     this.#hash = record.record_hash;
     return null;
@@ -225,7 +267,7 @@ export class ChainWalk {
     return { tenant_id: this.#tenantId, valid: true, record_count: this.#count, head_hash: this.#hash };
   }
 
-  #broken(record: AuditRecord | null, reason: string): ChainVerification {
+  #broken(record: ChainLink | null, reason: string): ChainVerification {
     return {
       tenant_id: this.#tenantId,
       valid: false,

@@ -1,11 +1,12 @@
 import type { GovernorContext } from "../context.js";
 import { ChainWalk } from "./chain.js";
+import { scanStoredRecords, storedRecordHashMatches } from "./stored.js";
 import type { AuditHead, AuditRecord, ChainVerification } from "./types.js";
 
 /** Records read per round trip when walking a chain. */
 const SCAN_PAGE = 1000;
 /** Records read per round trip when verifying. */
-const VERIFY_PAGE = 1000;
+const VERIFY_PAGE = 2000;
 
 /** The audit log: `governor.audit`. Appends happen inside the operations that are audited. */
 export class AuditLog {
@@ -85,10 +86,11 @@ export class AuditLog {
     const walk = new ChainWalk(tenantId);
     let afterSeq = 0;
     for (;;) {
-      const page = await this.#context.storage.audit.scan(tenantId, { afterSeq, limit: VERIFY_PAGE });
+      // The stored JSON texts, unparsed: a record written as canonical text hashes without parsing.
+      const page = await scanStoredRecords(this.#context.storage.audit, tenantId, { afterSeq, limit: VERIFY_PAGE });
       for (const record of page) {
         if (record.seq > head.seq) return walk.end(head);
-        const broken = walk.next(record);
+        const broken = walk.nextChecked(record, storedRecordHashMatches);
         if (broken) return broken;
       }
       const last = page.at(-1);

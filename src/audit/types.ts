@@ -62,3 +62,55 @@ export interface ChainVerification {
   failed_at_action_id?: string | null;
   reason?: string;
 }
+
+/**
+ * An audit record as stored, for the read paths that need no parsed JSON (chain verification, exports, replay):
+ * `input` and `violations` are the stored JSON text, and `result` is left out. Records written since vargate
+ * stores RFC 8785 canonical JSON text hold exactly the text the record hash covers; older rows may hold any JSON
+ * text, and a text that does not parse reads as that string (as `scan` reads it).
+ */
+export interface StoredAuditRecord extends Omit<AuditRecord, "input" | "violations" | "result"> {
+  /** The stored JSON text of `input`. */
+  input: string;
+  /** The stored JSON text of `violations`. */
+  violations: string;
+}
+
+/** The fields a `scanStored` read may be limited to. */
+export type StoredAuditField = keyof StoredAuditRecord;
+
+/** Every field of a `StoredAuditRecord`, in the order the databases hold them. */
+export const STORED_AUDIT_FIELDS = [
+  "tenant_id",
+  "seq",
+  "action_id",
+  "session_id",
+  "agent_id",
+  "event_id",
+  "actor",
+  "source",
+  "tool",
+  "method",
+  "decision",
+  "severity",
+  "violations",
+  "input",
+  "policy_version",
+  "requested_at",
+  "prev_hash",
+  "record_hash",
+] as const satisfies readonly StoredAuditField[];
+
+/** What `AuditStore.scanStored` reads. */
+export interface StoredAuditScan<Field extends StoredAuditField = StoredAuditField> {
+  /** Records with `seq > afterSeq`, ascending. */
+  afterSeq: number;
+  /** At most this many (matching) records. */
+  limit: number;
+  /** Only this session's records. */
+  sessionId?: string;
+  /** Only records of this source. */
+  source?: AuditSource;
+  /** Only these fields (and `seq`, always read). @default every field */
+  fields?: readonly Field[];
+}

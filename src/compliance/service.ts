@@ -1,6 +1,20 @@
-import { createHash } from "node:crypto";
-import { ChainWalk, canonicalFields, canonicalJson, canonicalShape, sha256Hex } from "../audit/chain.js";
-import type { AuditRecord, ChainVerification } from "../audit/types.js";
+import { createHash, type Hash } from "node:crypto";
+import {
+  ChainWalk,
+  canonicalFields,
+  canonicalFieldsSpliced,
+  canonicalJson,
+  canonicalShape,
+  sha256Hex,
+} from "../audit/chain.js";
+import {
+  parseStoredJson,
+  parseStoredRecord,
+  scanStoredRecords,
+  storedRecordCanonicalJson,
+  storedRecordHashMatches,
+} from "../audit/stored.js";
+import type { AuditRecord, ChainVerification, StoredAuditRecord } from "../audit/types.js";
 import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
 import { createCheckpointOfVerifiedChain } from "../checkpoints/service.js";
 import { timestamp } from "../clock.js";
@@ -19,9 +33,9 @@ import {
   EXPORT_SIGNATURE_CONTEXT,
 } from "./types.js";
 
-const SCAN_PAGE = 1000;
-// Timeline items are joined into chunks of about this many characters before they are handed on.
-const CHUNK_CHARS = 64 * 1024;
+const SCAN_PAGE = 2000;
+// Timeline items are encoded into chunks of this many bytes before they are handed on.
+const CHUNK_BYTES = 256 * 1024;
 const MAX_APPROVALS = 10_000;
 
 export interface ComplianceDependencies {
@@ -147,14 +161,14 @@ export class Compliance {
       approvedActionIds: new Set(),
     };
     let afterSeq = 0;
-    const collect = (record: AuditRecord) => {
+    const collect = (record: StoredAuditRecord) => {
       afterSeq = record.seq;
       // A leaf per position; a gap in a broken chain leaves the tree unprovable, which the proofs then show.
       if (record.seq === scan.leaves.size + 1) scan.leaves.appendLeaf(record.record_hash);
       if (record.session_id !== sessionId) return;
       if (record.source === "control_plane") {
         if (record.method === "approve_action") {
-          const input = record.input as { action_id?: unknown } | null;
+          const input = parseStoredJson(record.input) as { action_id?: unknown } | null;
           if (typeof input?.action_id === "string") scan.approvedActionIds.add(input.action_id);
         }
         return;
@@ -179,12 +193,16 @@ export class Compliance {
     const walk = new ChainWalk(tenantId);
     let broken: ChainVerification | null = null;
     reading: while (afterSeq < head.seq) {
-      const page = await storage.audit.scan(tenantId, { afterSeq, limit: Math.min(SCAN_PAGE, head.seq - afterSeq) });
+      // The stored JSON texts, unparsed: a record written as canonical text hashes without parsing.
+      const page = await scanStoredRecords(storage.audit, tenantId, {
+        afterSeq,
+        limit: Math.min(SCAN_PAGE, head.seq - afterSeq),
+      });
       if (page.length === 0) break;
       for (const record of page) {
         if (record.seq > head.seq) break reading;
         collect(record);
-        broken ??= walk.next(record);
+        broken ??= walk.nextChecked(record, storedRecordHashMatches);
       }
     }
     scan.verification = broken ?? walk.end(head);
@@ -220,9 +238,10 @@ export class Compliance {
   // The proof tree over records 1..treeSize: the scanned leaves, extended when the checkpoint is newer.
   async #tree(tenantId: string, leaves: LeafHashes, treeSize: number): Promise<MerkleTree> {
     while (leaves.size < treeSize) {
-      const page = await this.#context.storage.audit.scan(tenantId, {
+      const page = await scanStoredRecords(this.#context.storage.audit, tenantId, {
         afterSeq: leaves.size,
         limit: Math.min(SCAN_PAGE, treeSize - leaves.size),
+        fields: ["record_hash"],
       });
       if (page.length === 0 || page[0]?.seq !== leaves.size + 1) break;
       for (const record of page) {
@@ -305,34 +324,32 @@ export class Compliance {
   ): AsyncGenerator<Buffer, void, undefined> {
     const digest = createHash("sha256");
     const headerText = canonicalJson(header);
-    let buffer = `${headerText.slice(0, -1)},"timeline":[`;
+    const chunk = new ChunkBuilder(digest);
+    chunk.add(`${headerText.slice(0, -1)},"timeline":[`);
     let first = true;
     let afterSeq = scan.firstSeq - 1;
     const last = scan.firstSeq === 0 ? 0 : scan.lastSeq;
     while (afterSeq < last) {
-      const page = await this.#context.storage.audit.scan(tenantId, {
+      // Only the session's records, with their JSON fields as stored text.
+      const page = await scanStoredRecords(this.#context.storage.audit, tenantId, {
         afterSeq,
         limit: Math.min(SCAN_PAGE, last - afterSeq),
+        sessionId,
       });
       if (page.length === 0) break;
       for (const record of page) {
         afterSeq = record.seq;
         if (record.seq > last) break;
         if (record.session_id !== sessionId || record.source === "control_plane") continue;
-        if (!first) buffer += ",";
+        const item = first ? timelineItemJson(record, tree) : `,${timelineItemJson(record, tree)}`;
         first = false;
-        buffer += canonicalFields(timelineItem(record, tree), TIMELINE_SHAPE);
-      }
-      if (buffer.length >= CHUNK_CHARS) {
-        const bytes = Buffer.from(buffer, "utf8");
-        digest.update(bytes);
-        yield bytes;
-        buffer = "";
+        // Full chunks are handed on between items, so none splits a character.
+        const full = chunk.add(item);
+        if (full) yield full;
       }
     }
+    const rest = chunk.take() ?? Buffer.alloc(0);
     // The hash covers the canonical export without its last two keys, which close it instead of "]}".
-    const rest = Buffer.from(buffer, "utf8");
-    digest.update(rest);
     digest.update("]}", "utf8");
     const exportHash = digest.digest("hex");
     const signed = await this.#checkpoints.sign(tenantId, `${EXPORT_SIGNATURE_CONTEXT}${exportHash}`);
@@ -348,6 +365,48 @@ export class Compliance {
         "utf8",
       ),
     ]);
+  }
+}
+
+/**
+ * Export text encoded to UTF-8 into chunks of about `CHUNK_BYTES`, each added to `digest` as it is handed on.
+ * Each piece is encoded on its own: encoding one long string built by concatenation was far slower, above all
+ * once a single non-ASCII character made the whole string two-byte.
+ */
+class ChunkBuilder {
+  readonly #digest: Hash;
+  #buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  #length = 0;
+
+  constructor(digest: Hash) {
+    this.#digest = digest;
+  }
+
+  /** Appends `text`; returns the chunk it filled, if any (hashed, and no longer written to). */
+  add(text: string): Buffer | null {
+    // At most 3 bytes per UTF-16 code unit.
+    if (this.#length + text.length * 3 <= this.#buffer.length) {
+      this.#length += this.#buffer.write(text, this.#length, "utf8");
+      return null;
+    }
+    const full = this.take();
+    if (text.length * 3 > this.#buffer.length) {
+      const bytes = Buffer.from(text, "utf8");
+      this.#digest.update(bytes);
+      return full ? Buffer.concat([full, bytes]) : bytes;
+    }
+    this.#length = this.#buffer.write(text, 0, "utf8");
+    return full;
+  }
+
+  /** The bytes added since the last chunk was handed on (hashed), or null if none. */
+  take(): Buffer | null {
+    if (this.#length === 0) return null;
+    const full = this.#buffer.subarray(0, this.#length);
+    this.#digest.update(full);
+    this.#buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.#length = 0;
+    return full;
   }
 }
 
@@ -373,7 +432,23 @@ const TIMELINE_SHAPE = canonicalShape([
   "inclusion_proof",
 ] satisfies (keyof ComplianceTimelineItem)[]);
 
-function timelineItem(record: AuditRecord, tree: MerkleTree | null): ComplianceTimelineItem {
+/**
+ * The canonical JSON of a record's timeline item. When the record's spliced canonical text hashes to its
+ * `record_hash`, its stored JSON texts are canonical (see `storedRecordCanonicalJson`) and go into the item as
+ * they are; otherwise (rows written before vargate stored canonical text, or edited ones) they are parsed and
+ * serialized canonically, as before.
+ */
+function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null): string {
+  const spliced = storedRecordCanonicalJson(stored);
+  if (spliced !== null && sha256Hex(spliced) === stored.record_hash) {
+    const item = timelineItem({ ...stored, input: null, violations: [] }, tree);
+    const text = canonicalFieldsSpliced(item, TIMELINE_SHAPE, { input: stored.input, violations: stored.violations });
+    if (text !== undefined) return text;
+  }
+  return canonicalFields(timelineItem(parseStoredRecord(stored), tree), TIMELINE_SHAPE);
+}
+
+function timelineItem(record: Omit<AuditRecord, "result">, tree: MerkleTree | null): ComplianceTimelineItem {
   return {
     action_id: record.action_id,
     tool: record.tool,

@@ -2,7 +2,8 @@ import * as z from "zod";
 import type { ActorOptions } from "../agents/service.js";
 import { canonicalJson, sha256Hex } from "../audit/chain.js";
 import { controlPlaneEntry } from "../audit/entries.js";
-import type { AuditRecord } from "../audit/types.js";
+import { parseStoredJson, scanStoredRecords } from "../audit/stored.js";
+import type { AuditRecord, StoredAuditField } from "../audit/types.js";
 import type { GovernorContext } from "../context.js";
 import { ValidationError, VargateError } from "../errors.js";
 import type { JsonObject } from "../json.js";
@@ -11,6 +12,23 @@ import { type CompiledPolicy, POLICY_EVALUATOR_VERSION } from "../policy/evaluat
 import type { TenantPolicies } from "../policy/service.js";
 import { type InputLocation, parseInput } from "../validation.js";
 import { type ReplayAgent, type ReplayChange, replayRecord } from "./compare.js";
+
+/** What replay reads of a governed record. */
+type ReplayedRecord = Pick<
+  AuditRecord,
+  "action_id" | "session_id" | "agent_id" | "tool" | "decision" | "violations" | "input" | "requested_at"
+>;
+
+const REPLAY_FIELDS = [
+  "action_id",
+  "session_id",
+  "agent_id",
+  "tool",
+  "decision",
+  "violations",
+  "input",
+  "requested_at",
+] as const satisfies readonly StoredAuditField[];
 
 /** Largest `limit` of a tenant-wide replay. */
 export const MAX_REPLAY_LIMIT = 100_000;
@@ -69,8 +87,9 @@ export interface ReplayReadOptions {
   /** Records per `scan` round trip. @default 1000 */
   pageSize: number;
   /**
-   * A session with at most this many audit records (of every source) is read in one `listBySession`; a larger one
-   * is paged through `scan` from its first record, so memory stays bounded by a page. @default 10000
+   * Governed records of a session read per round trip (only the session's governed records are read, at least
+   * `pageSize` at a time): a session with at most this many is read at once, a larger one in pages, so memory
+   * stays bounded by a page. @default 10000
    */
   sessionReadAtOnce: number;
 }
@@ -202,7 +221,7 @@ export class Replays {
   }
 
   #replayOne(
-    record: AuditRecord,
+    record: ReplayedRecord,
     compiled: CompiledPolicy,
     agentOf: (agentId: string) => ReplayAgent | null,
     tally: Tally,
@@ -219,38 +238,47 @@ export class Replays {
 
   /**
    * The session's governed records in chain order, a page at a time. The governed count is read first; then only
-   * that many are replayed, so calls made while the replay runs are left out consistently.
+   * that many are replayed, so calls made while the replay runs are left out consistently. Only the governed
+   * records of the session are read, and only the fields replay needs.
    */
-  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<AuditRecord[]> {
+  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<ReplayedRecord[]> {
     const { storage } = this.#context;
     const counts = await storage.audit.countBySession(tenantId, [sessionId]);
-    let total = 0;
     let governed = 0;
     for (const row of counts) {
-      if (row.session_id !== sessionId) continue;
-      total += row.count;
-      if (row.source === "mcp_governed") governed += row.count;
+      if (row.session_id === sessionId && row.source === "mcp_governed") governed += row.count;
     }
-    if (governed === 0) return;
-    if (total <= this.#read.sessionReadAtOnce) {
-      const records = await storage.audit.listBySession(tenantId, sessionId, { limit: total });
-      yield records.filter((record) => record.source === "mcp_governed").slice(0, governed);
-      return;
-    }
-    // A large session: page through the chain from the session's first record, keeping only its governed ones.
-    const [first] = await storage.audit.listBySession(tenantId, sessionId, { limit: 1 });
-    if (!first) return;
-    let afterSeq = first.seq - 1;
+    // Small sessions in one read, larger ones a page at a time, so memory stays bounded by a page.
+    const pageSize = Math.max(this.#read.pageSize, Math.min(this.#read.sessionReadAtOnce, governed));
+    let afterSeq = 0;
     let remaining = governed;
     while (remaining > 0) {
-      const page = await storage.audit.scan(tenantId, { afterSeq, limit: this.#read.pageSize });
-      const mine = page.filter((record) => record.session_id === sessionId && record.source === "mcp_governed");
-      const taken = mine.length > remaining ? mine.slice(0, remaining) : mine;
-      if (taken.length > 0) yield taken;
-      remaining -= taken.length;
-      const last = page.at(-1);
-      if (!last || page.length < this.#read.pageSize) return;
-      afterSeq = last.seq;
+      const page = await scanStoredRecords(storage.audit, tenantId, {
+        afterSeq,
+        limit: Math.min(pageSize, remaining),
+        sessionId,
+        source: "mcp_governed",
+        fields: REPLAY_FIELDS,
+      });
+      if (page.length === 0) return;
+      const records: ReplayedRecord[] = new Array(page.length);
+      for (let i = 0; i < page.length; i++) {
+        const stored = page[i] as (typeof page)[number];
+        records[i] = {
+          action_id: stored.action_id,
+          session_id: stored.session_id,
+          agent_id: stored.agent_id,
+          tool: stored.tool,
+          decision: stored.decision,
+          requested_at: stored.requested_at,
+          input: parseStoredJson(stored.input),
+          // Most governed records have none.
+          violations: stored.violations === "[]" ? [] : (parseStoredJson(stored.violations) as string[]),
+        };
+      }
+      yield records;
+      remaining -= page.length;
+      afterSeq = (page[page.length - 1] as (typeof page)[number]).seq;
     }
   }
 
@@ -260,7 +288,7 @@ export class Replays {
     const { storage } = this.#context;
     return {
       get: (agentId: string): ReplayAgent | null => configs.get(agentId) ?? null,
-      load: async (records: readonly AuditRecord[]): Promise<void> => {
+      load: async (records: readonly ReplayedRecord[]): Promise<void> => {
         for (const record of records) {
           const agentId = agentIdOf(record);
           if (agentId === null || configs.has(agentId)) continue;
@@ -316,7 +344,7 @@ export class Replays {
 }
 
 /** The agent a governed record was decided for: its stored input's `agent.id`, else the record's `agent_id`. */
-function agentIdOf(record: AuditRecord): string | null {
+function agentIdOf(record: ReplayedRecord): string | null {
   const input = record.input as { agent?: { id?: unknown } } | null;
   const stored = typeof input === "object" && input !== null ? input.agent?.id : undefined;
   return typeof stored === "string" ? stored : record.agent_id;

@@ -1,6 +1,14 @@
 import type { AgentConfigChanges, AgentConfigRecord } from "../agents/types.js";
 import type { ApprovalRecord, ApprovalStatus } from "../approvals/types.js";
-import type { AuditEntry, AuditHead, AuditRecord, AuditSource } from "../audit/types.js";
+import type {
+  AuditEntry,
+  AuditHead,
+  AuditRecord,
+  AuditSource,
+  StoredAuditField,
+  StoredAuditRecord,
+  StoredAuditScan,
+} from "../audit/types.js";
 import type { CheckpointRecord } from "../checkpoints/types.js";
 import type { CredentialRecord } from "../credentials/types.js";
 import type { JsonValue } from "../json.js";
@@ -50,6 +58,8 @@ export interface VargateStorage {
   readonly approvals: ApprovalStore;
   readonly credentials: CredentialRecordStore;
   readonly checkpoints: CheckpointStore;
+  /** Optional: without it, vargate makes the separate reads it combines (see `readDecisionInputs`). */
+  readonly decisionInputs?: DecisionInputStore;
 }
 
 export interface StorageCapabilities {
@@ -133,6 +143,20 @@ export interface AuditStore {
   head(tenantId: string): Promise<AuditHead>;
   /** Records with `seq > afterSeq`, ascending, at most `limit`. Single read; page with the last `seq`. */
   scan(tenantId: string, options: { afterSeq: number; limit: number }): Promise<AuditRecord[]>;
+  /**
+   * Like `scan`, for the read paths that need no parsed JSON: records with `seq > afterSeq` matching the optional
+   * `sessionId` and `source` filters, ascending, at most `limit` of them, without `result` and with `input` and
+   * `violations` as the JSON text stored (`StoredAuditRecord`); only `fields` (and `seq`) when given. Single read.
+   * Page with the last `seq`.
+   *
+   * Optional: vargate reads a storage without it through `scan` (see `scanStoredRecords`). Implementations should
+   * store the JSON fields as their RFC 8785 canonical text (`canonicalJson`), which lets verification hash a
+   * record without parsing it.
+   */
+  scanStored?<Field extends StoredAuditField = StoredAuditField>(
+    tenantId: string,
+    options: StoredAuditScan<Field>,
+  ): Promise<Pick<StoredAuditRecord, Field | "seq">[]>;
   /** A session's records in chain order, at most `limit` (the earliest first). Single read. */
   listBySession(tenantId: string, sessionId: string, options: { limit: number }): Promise<AuditRecord[]>;
   /** One record by action id. Single read. */
@@ -341,4 +365,27 @@ export interface CheckpointStore {
   get(tenantId: string, treeSize: number): Promise<CheckpointRecord | null>;
   /** The tenant's checkpoints, largest `tree_size` first, at most `limit`. Single read. */
   list(tenantId: string, options: { limit: number }): Promise<CheckpointRecord[]>;
+}
+
+/** What a governed call's decision reads from storage, besides the call itself. */
+export interface DecisionInputs {
+  /** `policies.currentVersion`: the tenant's highest policy version, or `null` before the first `put`. */
+  policy_version: number | null;
+  /** The parts of `agents.get` a decision uses; `null` when the config is missing or another tenant's. */
+  agent: Pick<AgentConfigRecord, "version" | "allowed_tools" | "require_human_approval"> | null;
+  counters: {
+    /** `audit.countByTool` of the session's `mcp_governed` records. */
+    session: Record<string, number>;
+    /** `audit.countByTool` of the agent's `mcp_governed` records at or after `since`. */
+    agent_since: Record<string, number>;
+  };
+}
+
+export interface DecisionInputStore {
+  /**
+   * Everything a governed call's decision reads, together: the same values as `policies.currentVersion`,
+   * `agents.get` and the two `audit.countByTool` calls named in `DecisionInputs`. Single read: one statement (one
+   * round trip) on SQL engines, so a call pays one read before its append however far away the database is.
+   */
+  read(tenantId: string, filter: { session_id: string; agent_id: string; since: string }): Promise<DecisionInputs>;
 }

@@ -7,11 +7,13 @@ import { memoryStorage } from "../../src/storage/memory-entry.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 import { sessionEntry, storeSession } from "./helpers.js";
 
-// Storage whose audit reads pass through `rewrite`: someone with write access to the database.
+// Storage whose audit reads pass through `rewrite`: someone with write access to the database. It offers no
+// `scanStored`, so vargate reads every record through `scan` (and this rewrite).
 function tamperable(base: VargateStorage) {
   let rewrite: ((records: AuditRecord[]) => AuditRecord[]) | null = null;
   const audit = new Proxy(base.audit, {
     get(target, property) {
+      if (property === "scanStored") return undefined;
       if (property === "scan") {
         return async (tenantId: string, options: { afterSeq: number; limit: number }) => {
           const page = await target.scan(tenantId, options);

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
 import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "../../approvals/types.js";
+import { canonicalJson } from "../../audit/chain.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
 import type { JsonObject, JsonValue } from "../../json.js";
@@ -189,8 +190,10 @@ export function auditToRow(record: AuditRecord): Insertable<VargateAuditLogTable
     method: record.method,
     decision: record.decision,
     severity: record.severity,
-    violations: JSON.stringify(record.violations),
-    input: JSON.stringify(record.input),
+    // RFC 8785 canonical text: exactly the bytes the record hash covers, so reads can hash a record without parsing
+    // it (see storedRecordCanonicalJson). Rows written before hold JSON.stringify's text and verify the slow way.
+    violations: canonicalJson(record.violations),
+    input: canonicalJson(record.input),
     policy_version: record.policy_version,
     requested_at: record.requested_at,
     prev_hash: record.prev_hash,

@@ -1,4 +1,5 @@
-import { GENESIS_HASH } from "../../audit/chain.js";
+import { canonicalJson, GENESIS_HASH } from "../../audit/chain.js";
+import { type AuditRecord, STORED_AUDIT_FIELDS, type StoredAuditRecord } from "../../audit/types.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import type { AuditStore } from "../port.js";
 import type { MemoryState } from "./state.js";
@@ -20,6 +21,25 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
       const records = chains.get(tenantId)?.records ?? [];
       // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
       return structuredClone(records.slice(afterSeq, afterSeq + limit));
+    },
+    async scanStored(tenantId, { afterSeq, limit, sessionId, source, fields = STORED_AUDIT_FIELDS }) {
+      open();
+      const records = chains.get(tenantId)?.records ?? [];
+      const out = [];
+      // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
+      for (let i = Math.max(0, afterSeq); i < records.length && out.length < limit; i++) {
+        const record = records[i] as AuditRecord;
+        if (sessionId !== undefined && record.session_id !== sessionId) continue;
+        if (source !== undefined && record.source !== source) continue;
+        // The JSON fields as the databases store them: canonical JSON text.
+        const stored: Record<string, unknown> = { seq: record.seq };
+        for (const field of fields) {
+          stored[field] =
+            field === "input" || field === "violations" ? canonicalJson(record[field]) : structuredClone(record[field]);
+        }
+        out.push(stored as Pick<StoredAuditRecord, (typeof fields)[number] | "seq">);
+      }
+      return out;
     },
     async listBySession(tenantId, sessionId, { limit }) {
       open();

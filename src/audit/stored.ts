@@ -1,0 +1,129 @@
+import type { JsonValue } from "../json.js";
+import type { AuditStore } from "../storage/port.js";
+import { canonicalJson, recordCanonicalJson, sha256Hex } from "./chain.js";
+import type { AuditRecord, StoredAuditField, StoredAuditRecord, StoredAuditScan } from "./types.js";
+
+/**
+ * Stored JSON text as vargate reads it back: parsed, or, for text that does not parse (vargate only writes valid
+ * JSON, so it was edited by hand), the text itself as a string; verification then reports the record as broken
+ * instead of every read failing.
+ */
+export function parseStoredJson(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+/** A stored record with its JSON fields parsed as `scan` parses them (without `result`). */
+export function parseStoredRecord(stored: StoredAuditRecord): Omit<AuditRecord, "result"> {
+  return {
+    ...stored,
+    violations: parseStoredJson(stored.violations) as string[],
+    input: parseStoredJson(stored.input),
+  };
+}
+
+/**
+ * `scanStored` of `store`, or, for a storage without it, `scan` with the JSON fields written back as canonical
+ * text and the filters applied here.
+ */
+export async function scanStoredRecords<Field extends StoredAuditField = StoredAuditField>(
+  store: AuditStore,
+  tenantId: string,
+  options: StoredAuditScan<Field>,
+): Promise<Pick<StoredAuditRecord, Field | "seq">[]> {
+  if (store.scanStored) return store.scanStored(tenantId, options);
+  const out: StoredAuditRecord[] = [];
+  let afterSeq = options.afterSeq;
+  while (out.length < options.limit) {
+    const page = await store.scan(tenantId, { afterSeq, limit: options.limit });
+    for (const record of page) {
+      if (options.sessionId !== undefined && record.session_id !== options.sessionId) continue;
+      if (options.source !== undefined && record.source !== options.source) continue;
+      const { result: _result, ...rest } = record;
+      out.push({ ...rest, input: canonicalJson(record.input), violations: canonicalJson(record.violations) });
+      if (out.length === options.limit) break;
+    }
+    const last = page.at(-1);
+    if (!last || page.length < options.limit) break;
+    afterSeq = last.seq;
+  }
+  return out;
+}
+
+/** The JSON token of a string, number or null field; throws on anything else (the caller falls back). */
+function token(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" && Number.isFinite(value)) return JSON.stringify(value);
+  throw NOT_SPLICEABLE;
+}
+const NOT_SPLICEABLE = Symbol("not spliceable");
+
+/**
+ * The text `record_hash` covers, joined from the stored record without parsing its JSON fields: every other
+ * field is written exactly as `recordCanonicalJson` writes it (keys in RFC 8785 order), and the stored `input`
+ * and `violations` texts are spliced in as they are. `null` when that cannot be sound: the input text is not
+ * one JSON value, or a field is not a string, finite number or null.
+ *
+ * It equals the record's canonical text whenever the stored JSON texts are canonical (what vargate writes), and
+ * a match of its hash is then as good as the full parse-and-canonicalize path:
+ *
+ * If SHA-256(S) = record_hash then S is the text C0 the record was sealed over (collision resistance), and C0 is
+ * canonical JSON: no whitespace, every token complete. Read left to right, the fields before `input` are JSON
+ * tokens in both texts (each self-delimiting: a string ends at its closing quote, a number or `null` at the next
+ * `,`), so they are the same tokens, and `input` starts at the same offset in S and C0. There C0 holds the
+ * canonical input c, and S holds the stored text t. JSON.parse(t) succeeded, so t is one complete JSON value;
+ * a proper prefix of a JSON object, array, string or literal is never complete, and a number in S is followed by
+ * `,` where a longer one in C0 would continue with a digit; so t and c end at the same offset (trailing
+ * whitespace in t would stand where C0 has `,`), and t = c. The fields after `input` are then equal tokens again,
+ * and `violations`, last, is pinned by both ends: its stored text equals its canonical text. So both JSON texts
+ * are canonical, parsing and canonicalizing them gives them back, and the full path hashes S too. Without the
+ * JSON.parse check that fails: input `{"a":1` plus a method column starting `x","method":...` could shift the
+ * boundary and still join to C0.
+ */
+export function storedRecordCanonicalJson(stored: StoredAuditRecord): string | null {
+  const input = stored.input;
+  if (typeof input !== "string" || typeof stored.violations !== "string") return null;
+  try {
+    JSON.parse(input);
+  } catch {
+    return null;
+  }
+  try {
+    // Keys in RFC 8785 order (HASHED_FIELDS sorted by UTF-16 code units; test/audit checks it).
+    return `{"action_id":${token(stored.action_id)},"actor":${token(stored.actor)},"agent_id":${token(
+      stored.agent_id,
+    )},"decision":${token(stored.decision)},"event_id":${token(stored.event_id)},"input":${input},"method":${token(
+      stored.method,
+    )},"policy_version":${token(stored.policy_version)},"prev_hash":${token(stored.prev_hash)},"requested_at":${token(
+      stored.requested_at,
+    )},"seq":${token(stored.seq)},"session_id":${token(stored.session_id)},"severity":${token(
+      stored.severity,
+    )},"source":${token(stored.source)},"tenant_id":${token(stored.tenant_id)},"tool":${token(
+      stored.tool,
+    )},"violations":${stored.violations}}`;
+  } catch (error) {
+    if (error !== NOT_SPLICEABLE) throw error;
+    return null;
+  }
+}
+
+/**
+ * Whether the stored record's `record_hash` matches its fields, with the verdict of parsing the JSON fields (as
+ * `scan` reads them) and hashing their canonical form: `"canonical"` when the spliced text matched (the stored
+ * JSON texts are then canonical, see `storedRecordCanonicalJson`), `"parsed"` when only the full path matched
+ * (older rows), `"mismatch"` when neither did.
+ */
+export function checkStoredRecordHash(stored: StoredAuditRecord): "canonical" | "parsed" | "mismatch" {
+  const spliced = storedRecordCanonicalJson(stored);
+  if (spliced !== null && sha256Hex(spliced) === stored.record_hash) return "canonical";
+  return sha256Hex(recordCanonicalJson(parseStoredRecord(stored))) === stored.record_hash ? "parsed" : "mismatch";
+}
+
+/** Whether a stored record's `record_hash` matches its fields: `checkStoredRecordHash` is not `"mismatch"`. */
+export function storedRecordHashMatches(stored: StoredAuditRecord): boolean {
+  return checkStoredRecordHash(stored) !== "mismatch";
+}
