@@ -7,6 +7,8 @@ import type { JsonObject, JsonValue } from "../json.js";
 import type { EvaluationInput, PolicyDecision } from "../policy/evaluate.js";
 import type { TenantPolicies } from "../policy/service.js";
 import type { SessionRecord } from "../sessions/types.js";
+import { readDecisionInputs } from "../storage/decision-inputs.js";
+import type { DecisionInputs } from "../storage/port.js";
 import { executeTool } from "../tools/execute.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { callDigest } from "./digest.js";
@@ -73,8 +75,13 @@ export class GovernedCalls {
     const { storage, clock } = this.#context;
     const input = (request.input ?? {}) as JsonObject;
     const now = clock.now();
-    const active = await this.#policies.active(session.tenant_id);
-    const evaluation = await this.#evaluationInput(session, tool, input, now);
+    const inputs = await readDecisionInputs(storage, session.tenant_id, {
+      session_id: session.id,
+      agent_id: session.agent_id,
+      since: new Date(now.getTime() - DAY_MS).toISOString(),
+    });
+    const active = await this.#policies.atVersion(session.tenant_id, inputs.policy_version);
+    const evaluation = evaluationInput(session, tool, input, now, inputs);
     const decision: PolicyDecision =
       session.status === "active"
         ? active.compiled.evaluate(evaluation)
@@ -210,33 +217,6 @@ export class GovernedCalls {
     };
   }
 
-  async #evaluationInput(session: SessionRecord, tool: string, input: JsonObject, now: Date): Promise<EvaluationInput> {
-    const { storage } = this.#context;
-    const config = await storage.agents.get(session.tenant_id, session.agent_id);
-    const [sessionCounts, agentCounts] = await Promise.all([
-      storage.audit.countByTool(session.tenant_id, { source: "mcp_governed", session_id: session.id }),
-      storage.audit.countByTool(session.tenant_id, {
-        source: "mcp_governed",
-        agent_id: session.agent_id,
-        since: new Date(now.getTime() - DAY_MS).toISOString(),
-      }),
-    ]);
-    return {
-      tenant_id: session.tenant_id,
-      tool,
-      input,
-      agent: {
-        id: session.agent_id,
-        version: config?.version ?? session.agent_version,
-        allowed_tools: config?.allowed_tools ?? [],
-        require_human_approval: config?.require_human_approval ?? [],
-      },
-      session: { id: session.id },
-      now: now.toISOString(),
-      counters: { session: sessionCounts, agent_24h: agentCounts },
-    };
-  }
-
   #approvalFor(session: SessionRecord, tool: string, input: JsonObject, entry: AuditEntry, now: Date): ApprovalRecord {
     return {
       action_id: entry.action_id,
@@ -274,4 +254,29 @@ function statusView(approval: ApprovalRecord): JsonValue {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The evaluation input of one call: what the policy decides on, and what the audit record stores. */
+function evaluationInput(
+  session: SessionRecord,
+  tool: string,
+  input: JsonObject,
+  now: Date,
+  inputs: DecisionInputs,
+): EvaluationInput {
+  const { agent } = inputs;
+  return {
+    tenant_id: session.tenant_id,
+    tool,
+    input,
+    agent: {
+      id: session.agent_id,
+      version: agent?.version ?? session.agent_version,
+      allowed_tools: agent?.allowed_tools ?? [],
+      require_human_approval: agent?.require_human_approval ?? [],
+    },
+    session: { id: session.id },
+    now: now.toISOString(),
+    counters: { session: inputs.counters.session, agent_24h: inputs.counters.agent_since },
+  };
 }

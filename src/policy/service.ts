@@ -101,9 +101,15 @@ export class TenantPolicies {
 
   /** The tenant's current policy, compiled (cached per version). */
   async active(tenantId: string): Promise<ActivePolicy> {
+    return this.atVersion(tenantId, await this.#context.storage.policies.currentVersion(tenantId));
+  }
+
+  /**
+   * The compiled policy of one stored version (`null`: none yet, the built-in default). A stored version never
+   * changes, so hot paths read only the current version number and get its compiled form from a cache here.
+   */
+  async atVersion(tenantId: string, version: number | null): Promise<ActivePolicy> {
     const { policies } = this.#context.storage;
-    // Only the version on the hot path: a stored version never changes, so its compiled form is cached.
-    const version = await policies.currentVersion(tenantId);
     const cached = this.#cache.get(`${tenantId}\u0000${version ?? 0}`);
     if (cached) return cached;
     const record = version === null ? null : await policies.get(tenantId, version);

@@ -7,6 +7,7 @@ import { describeAuditChain } from "./storage-conformance/audit.js";
 import { describeCheckpoints } from "./storage-conformance/checkpoints.js";
 import { describeConsumers, describeSettings } from "./storage-conformance/consumers.js";
 import { describeCredentials } from "./storage-conformance/credentials.js";
+import { describeDecisionInputs } from "./storage-conformance/decision-inputs.js";
 import { describeAuditEvents } from "./storage-conformance/events.js";
 import { entry, keyRecord, type SuiteContext, tenantRecord } from "./storage-conformance/fixtures.js";
 import { describePolicies } from "./storage-conformance/policies.js";
@@ -70,6 +71,7 @@ export function registerStorageConformance(options: StorageConformanceOptions): 
     describeAuditChain(ctx);
     describeAuditEvents(ctx);
     describeToolCounts(ctx);
+    describeDecisionInputs(ctx);
     describeSessions(ctx);
     describeConsumers(ctx);
     describeSettings(ctx);

@@ -5,7 +5,9 @@ import { ConfigError, VargateError } from "../../errors.js";
 import type { AuditResult } from "../../sessions/types.js";
 import type { VargateStorage } from "../port.js";
 import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
+import { scanStoredAudit } from "./audit-read.js";
 import { checkpointStore } from "./checkpoints.js";
+import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, policyStore } from "./governance.js";
 import { migrateVargate } from "./migrations.js";
@@ -119,7 +121,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     },
   });
 
-  return {
+  const storage: VargateStorage = {
     name,
     capabilities: { multiProcess: options.multiProcess ?? true },
 
@@ -433,7 +435,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     approvals: approvalStore({ runner, dialect, name, audited }),
     credentials: credentialStore({ runner, dialect, name, audited }),
     checkpoints: checkpointStore({ runner, dialect }),
+    decisionInputs: decisionInputStore(runner, () => storage),
   };
+  return storage;
 }
 
 /** One audit record: by its action id, or by the upstream event it records. */

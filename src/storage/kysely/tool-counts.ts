@@ -18,6 +18,18 @@ export const COUNTED_SOURCE = "mcp_governed";
 
 const HOUR_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}/;
 
+/**
+ * The agent buckets a window starting at `since` reads: whole hours after `prefix` (the hour `since` falls in),
+ * plus that hour's records at or after `since`, which are in [prefix, end) of the log. `undefined` when `since`
+ * is not shaped like an RFC 3339 UTC timestamp (only the log can answer then).
+ */
+export function agentWindow(since: string): { prefix: string; end: string } | undefined {
+  if (!HOUR_PREFIX.test(since)) return undefined;
+  const prefix = since.slice(0, 13);
+  // Strings starting with `prefix` are exactly those in [prefix, prefix with its last character + 1).
+  return { prefix, end: `${prefix.slice(0, 12)}${String.fromCharCode(prefix.charCodeAt(12) + 1)}` };
+}
+
 function hourBucket(requestedAt: string): string {
   return HOUR_PREFIX.test(requestedAt) ? requestedAt.slice(0, 13) : "";
 }
@@ -78,6 +90,57 @@ export async function addCounts(trx: Db, dialect: KyselyDialectName, rows: reado
   }
 }
 
+/** The running counts of a session's governed records (rows of every tool). */
+export function sessionCounts(db: Db, tenantId: string, sessionId: string) {
+  return db
+    .selectFrom(T.toolCounts)
+    .where("tenant_id", "=", tenantId)
+    .where("scope", "=", "session")
+    .where("scope_id", "=", sessionId)
+    .where("bucket", "=", "");
+}
+
+/** An agent's hourly counts after `prefix`, and its bucket `''` of odd timestamps (see `agentWindow`). */
+export function agentHourCounts(db: Db, tenantId: string, agentId: string, prefix: string) {
+  return db
+    .selectFrom(T.toolCounts)
+    .where("tenant_id", "=", tenantId)
+    .where("scope", "=", "agent")
+    .where("scope_id", "=", agentId)
+    .where((eb) => eb.or([eb("bucket", ">", prefix), eb("bucket", "=", "")]));
+}
+
+/** The agent's governed records in the log at or after `since` and before `end`: the window's partial hour. */
+export function agentEdgeRecords(db: Db, tenantId: string, agentId: string, since: string, end: string) {
+  return db
+    .selectFrom(T.auditLog)
+    .where("tenant_id", "=", tenantId)
+    .where("agent_id", "=", agentId)
+    .where("requested_at", ">=", since)
+    .where("requested_at", "<", end)
+    .where("source", "=", COUNTED_SOURCE);
+}
+
+/** Per-tool counts from agent hour rows (`agentHourCounts`) and edge counts; `undefined` if an odd bucket counts. */
+export function agentWindowCounts(
+  hours: readonly { tool: string; bucket: string; count: number | string | bigint }[],
+  edge: readonly { tool: string; count: number | string | bigint }[],
+): Map<string, number> | undefined {
+  // A record with an odd timestamp: only the log can say whether it is in the window.
+  if (hours.some((row) => row.bucket === "" && toNumber(row.count) > 0)) return undefined;
+  const counts = new Map<string, number>();
+  for (const row of [...hours, ...edge]) counts.set(row.tool, (counts.get(row.tool) ?? 0) + toNumber(row.count));
+  for (const [tool, count] of counts) if (count === 0) counts.delete(tool);
+  return counts;
+}
+
+/** Positive per-tool counts of session count rows. */
+export function positiveCounts(
+  rows: readonly { tool: string; count: number | string | bigint }[],
+): Map<string, number> {
+  return new Map(rows.filter((row) => toNumber(row.count) > 0).map((row) => [row.tool, toNumber(row.count)]));
+}
+
 /**
  * Counts of governed records per tool for the filters policy counters use, from the running counts; `undefined`
  * when the filter is another shape (the caller scans the log then).
@@ -90,46 +153,18 @@ export async function countedByTool(
   if (filter.source !== COUNTED_SOURCE) return undefined;
   const { session_id, agent_id, since } = filter;
   if (session_id !== undefined && agent_id === undefined && since === undefined) {
-    const rows = await db
-      .selectFrom(T.toolCounts)
-      .select(["tool", "count"])
-      .where("tenant_id", "=", tenantId)
-      .where("scope", "=", "session")
-      .where("scope_id", "=", session_id)
-      .where("bucket", "=", "")
-      .execute();
-    return new Map(rows.filter((row) => toNumber(row.count) > 0).map((row) => [row.tool, toNumber(row.count)]));
+    return positiveCounts(await sessionCounts(db, tenantId, session_id).select(["tool", "count"]).execute());
   }
-  if (agent_id !== undefined && session_id === undefined && since !== undefined && HOUR_PREFIX.test(since)) {
-    const prefix = since.slice(0, 13);
-    const rows = await db
-      .selectFrom(T.toolCounts)
+  const window = since === undefined ? undefined : agentWindow(since);
+  if (agent_id !== undefined && session_id === undefined && since !== undefined && window) {
+    const hours = await agentHourCounts(db, tenantId, agent_id, window.prefix)
       .select(["tool", "bucket", "count"])
-      .where("tenant_id", "=", tenantId)
-      .where("scope", "=", "agent")
-      .where("scope_id", "=", agent_id)
-      .where((eb) => eb.or([eb("bucket", ">", prefix), eb("bucket", "=", "")]))
       .execute();
-    // A record with an odd timestamp: only the log can say whether it is in the window.
-    if (rows.some((row) => row.bucket === "" && toNumber(row.count) > 0)) return undefined;
-    const counts = new Map<string, number>();
-    for (const row of rows) counts.set(row.tool, (counts.get(row.tool) ?? 0) + toNumber(row.count));
-    // The hour `since` falls in is partly inside the window: count its records at or after `since` in the log.
-    // Strings starting with `prefix` are exactly those in [prefix, prefix with its last character + 1).
-    const end = `${prefix.slice(0, 12)}${String.fromCharCode(prefix.charCodeAt(12) + 1)}`;
-    const boundary = await db
-      .selectFrom(T.auditLog)
+    const edge = await agentEdgeRecords(db, tenantId, agent_id, since, window.end)
       .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
-      .where("tenant_id", "=", tenantId)
-      .where("agent_id", "=", agent_id)
-      .where("requested_at", ">=", since)
-      .where("requested_at", "<", end)
-      .where("source", "=", COUNTED_SOURCE)
       .groupBy("tool")
       .execute();
-    for (const row of boundary) counts.set(row.tool, (counts.get(row.tool) ?? 0) + toNumber(row.count));
-    for (const [tool, count] of counts) if (count === 0) counts.delete(tool);
-    return counts;
+    return agentWindowCounts(hours, edge);
   }
   return undefined;
 }

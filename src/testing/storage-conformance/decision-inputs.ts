@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEntry } from "../../audit/types.js";
+import { readDecisionInputs } from "../../storage/decision-inputs.js";
+import { agentRecord, at, entry, policyRecord, type SuiteContext, UNICODE, uid } from "./fixtures.js";
+
+const governed = (tool: string, fields: Partial<AuditEntry> = {}) =>
+  entry({ source: "mcp_governed", tool, method: "tools/call", decision: "allow", ...fields });
+
+/** `decisionInputs.read` (or its fallback, for storages without it): the same values as the separate reads. */
+export function describeDecisionInputs(ctx: SuiteContext): void {
+  describe(`decision inputs (${ctx.name})`, () => {
+    /** What the separate reads say, in the shape `decisionInputs.read` returns. */
+    const separately = async (tenantId: string, filter: { session_id: string; agent_id: string; since: string }) => {
+      const storage = ctx.storage();
+      const agent = await storage.agents.get(tenantId, filter.agent_id);
+      return {
+        policy_version: await storage.policies.currentVersion(tenantId),
+        agent: agent && {
+          version: agent.version,
+          allowed_tools: agent.allowed_tools,
+          require_human_approval: agent.require_human_approval,
+        },
+        counters: {
+          session: await storage.audit.countByTool(tenantId, { source: "mcp_governed", session_id: filter.session_id }),
+          agent_since: await storage.audit.countByTool(tenantId, {
+            source: "mcp_governed",
+            agent_id: filter.agent_id,
+            since: filter.since,
+          }),
+        },
+      };
+    };
+
+    it("reads nothing for a tenant without policy, agent or records", async () => {
+      const filter = { session_id: uid("vs"), agent_id: uid("agent"), since: at(0) };
+      expect(await readDecisionInputs(ctx.storage(), uid("t"), filter)).toEqual({
+        policy_version: null,
+        agent: null,
+        counters: { session: {}, agent_since: {} },
+      });
+    });
+
+    it("combines the policy version, the agent config and both counters, each scoped to its tenant", async () => {
+      const storage = ctx.storage();
+      const { id } = await ctx.newTenant();
+      const agentId = uid("agent");
+      const [session, otherSession] = [uid("vs"), uid("vs")];
+      const audit = () => entry({ method: "change" });
+      await storage.agents.create(
+        agentRecord(id, { id: agentId, allowed_tools: ["pay", UNICODE], require_human_approval: ["pay"] }),
+        audit(),
+      );
+      await storage.policies.put(policyRecord(id, { version: 1 }), audit());
+      await storage.policies.put(policyRecord(id, { version: 2 }), audit());
+      const hour = 3600;
+      // Across hours, sessions and tools, with another agent's and another tenant's records that never count.
+      for (const second of [0, 59, hour - 1, hour, hour + 30, 2 * hour + 1]) {
+        await storage.audit.append(id, [
+          governed("pay", { session_id: session, agent_id: agentId, requested_at: at(second) }),
+          governed(UNICODE, { session_id: otherSession, agent_id: agentId, requested_at: at(second) }),
+          governed("pay", { session_id: session, agent_id: uid("agent"), requested_at: at(second) }),
+          entry({
+            source: "mcp_observed",
+            tool: "pay",
+            session_id: session,
+            agent_id: agentId,
+            requested_at: at(second),
+          }),
+        ]);
+      }
+      await storage.audit.append(uid("t"), [governed("pay", { session_id: session, agent_id: agentId })]);
+
+      for (const since of [0, 1, 59, 60, hour - 1, hour, hour + 31, 2 * hour + 1, 3 * hour]) {
+        const filter = { session_id: session, agent_id: agentId, since: at(since) };
+        const read = await readDecisionInputs(storage, id, filter);
+        expect(read, `since ${since}`).toEqual(await separately(id, filter));
+      }
+      const read = await readDecisionInputs(storage, id, { session_id: session, agent_id: agentId, since: at(hour) });
+      expect(read).toEqual({
+        policy_version: 2,
+        agent: { version: 1, allowed_tools: ["pay", UNICODE], require_human_approval: ["pay"] },
+        counters: { session: { pay: 12 }, agent_since: { pay: 3, [UNICODE]: 3 } },
+      });
+      // Numbers are numbers on every engine.
+      expect(typeof read.policy_version).toBe("number");
+      expect(typeof read.agent?.version).toBe("number");
+      // Another tenant sees none of it.
+      expect(
+        await readDecisionInputs(storage, uid("t"), { session_id: session, agent_id: agentId, since: at(0) }),
+      ).toEqual({
+        policy_version: null,
+        agent: null,
+        counters: { session: {}, agent_since: {} },
+      });
+    });
+
+    it("agrees with the separate reads for odd timestamps and windows", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const agentId = uid("agent");
+      const session = uid("vs");
+      await storage.audit.append(id, [
+        governed("pay", { session_id: session, agent_id: agentId, requested_at: at(10) }),
+        governed("pay", { session_id: session, agent_id: agentId, requested_at: "not a timestamp" }),
+        governed("__proto__", { session_id: session, agent_id: agentId, requested_at: at(20) }),
+      ]);
+      for (const since of [at(0), at(15), "m", "2025"]) {
+        const filter = { session_id: session, agent_id: agentId, since };
+        expect(await readDecisionInputs(storage, id, filter), `since ${since}`).toEqual(await separately(id, filter));
+      }
+    });
+  });
+}
