@@ -15,6 +15,8 @@ import { createRequestHandler, type RequestHandlerOptions, type VargateGovernor 
 export function toExpressRouter(governor: VargateGovernor, options: RequestHandlerOptions = {}): ExpressRouter {
   const handler = createRequestHandler(governor, options);
   const router = Router();
-  router.use((req, res) => handleNodeRequest(handler, req, res, { maxBodyBytes: options.maxBodyBytes }));
+  router.use((req, res) =>
+    handleNodeRequest(handler, req, res, { maxBodyBytes: options.maxBodyBytes, readsExtras: true }),
+  );
   return router;
 }

@@ -15,5 +15,5 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise
  */
 export function toNodeHandler(governor: VargateGovernor, options: RequestHandlerOptions = {}): NodeHandler {
   const handler = createRequestHandler(governor, options);
-  return (req, res) => handleNodeRequest(handler, req, res, { maxBodyBytes: options.maxBodyBytes });
+  return (req, res) => handleNodeRequest(handler, req, res, { maxBodyBytes: options.maxBodyBytes, readsExtras: true });
 }

@@ -11,7 +11,19 @@ export interface RequestHandlerOptions {
   maxBodyBytes?: number;
 }
 
-export type RequestHandler = (request: Request) => Promise<Response>;
+/**
+ * What an adapter may already hold for a request, so the core does not take it from the `Request` again. The Node
+ * adapters read a body whose declared length fits the limit before calling the core, and pass it here with the
+ * signal of the client's connection; fetch runtimes pass nothing.
+ */
+export interface RequestExtras {
+  /** The whole body, read within the body limit. When given, `request.body` is not read. */
+  body?: Uint8Array;
+  /** Aborts when the client goes away. @default request.signal */
+  signal?: AbortSignal;
+}
+
+export type RequestHandler = (request: Request, extras?: RequestExtras) => Promise<Response>;
 
 /**
  * A route that answers the raw request itself, authentication included: the MCP endpoint, whose bearer token
@@ -30,6 +42,10 @@ export interface RawRouteContext {
   params: Record<string, string>;
   /** The handler's body limit; the route enforces it while reading. */
   maxBodyBytes: number;
+  /** The whole body when the adapter already read it (within the limit); otherwise read `request.body`. */
+  body?: Uint8Array;
+  /** Aborts when the client goes away. @default request.signal */
+  signal?: AbortSignal;
 }
 
 interface CompiledRoute {
@@ -51,7 +67,7 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const compiled = routes.map(compileRoute);
 
-  return async (request) => {
+  return async (request, extras) => {
     try {
       const url = new URL(request.url);
       const path = stripPrefix(url.pathname, prefix);
@@ -64,10 +80,18 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
       }
 
       if (isRawRoute(match.route)) {
-        return await match.route.serve(request, { governor, params: match.params, maxBodyBytes });
+        return await match.route.serve(request, {
+          governor,
+          params: match.params,
+          maxBodyBytes,
+          body: extras?.body,
+          signal: extras?.signal ?? request.signal,
+        });
       }
       const identity = await governor.authenticate(request);
-      const body = METHODS_WITH_BODY.has(request.method) ? await readJsonBody(request, maxBodyBytes) : undefined;
+      const body = METHODS_WITH_BODY.has(request.method)
+        ? await readJsonBody(request, maxBodyBytes, extras?.body)
+        : undefined;
       const result = await match.route.handle({
         governor,
         identity,

@@ -12,7 +12,26 @@ export interface NodeRequestOptions {
   bodyStream?: Readable;
 }
 
+/** How `handleNodeRequest` hands requests over. */
+export interface NodeHandleOptions extends NodeRequestOptions {
+  /**
+   * The handler reads `extras` (it comes from `createRequestHandler`): a body whose declared `content-length`
+   * fits `maxBodyBytes` is then read before the handler is called and passed as `extras.body`, with the client's
+   * signal as `extras.signal`, and the `Request` carries neither. That skips a web stream, the `Request`'s copy of
+   * the body and a second signal on every such request. Other bodies stream as `toWebRequest` describes.
+   */
+  readsExtras?: boolean;
+}
+
+/**
+ * The `(request, extras)` shape of the core's `RequestHandler` (its `RequestExtras`, spelled out so that this file
+ * needs only the public entry point); a plain `(request) => ...` handler fits it too.
+ */
+type WebHandler = (request: Request, extras?: { body?: Uint8Array; signal?: AbortSignal }) => Promise<Response>;
+
 const METHODS_WITHOUT_BODY = new Set(["GET", "HEAD"]);
+// `application/json` and `application/<something>+json`, with or without parameters.
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 // Methods a web `Request` cannot carry; Node still delivers them.
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
@@ -31,16 +50,8 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const method = (req.method ?? "GET").toUpperCase();
   if (FORBIDDEN_METHODS.has(method)) throw new VargateError("METHOD_NOT_ALLOWED");
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name.startsWith(":")) continue; // HTTP/2 pseudo-headers are not headers
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
-  }
-
-  const abort = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort(new Error("Client disconnected"));
-  });
+  const headers = webHeaders(req);
+  const signal = disconnectSignal(res);
 
   let body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null = null;
   if (!METHODS_WITHOUT_BODY.has(method)) {
@@ -54,7 +65,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
     }
   }
 
-  const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal: abort.signal };
+  const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal };
   if (body instanceof ReadableStream) init.duplex = "half"; // required by undici for streamed bodies
   return new Request(requestUrl(req), init);
 }
@@ -80,11 +91,28 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
   }
   const reader = response.body.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    // A JSON body (REST answers, MCP's JSON responses) is one document, nearly always one chunk: sent with its
+    // length in one write rather than chunked. Other bodies (event streams, exports) are written as they come.
+    let pending: ReadableStreamReadResult<Uint8Array> | undefined;
+    if (JSON_TYPE.test(response.headers.get("content-type") ?? "")) {
+      const first = await reader.read();
+      if (first.done) {
+        if (!res.destroyed) res.end();
+        return;
+      }
+      const second = await reader.read();
       if (res.destroyed) return;
-      if (!res.write(value)) await drained(res);
+      if (second.done) {
+        if (!res.hasHeader("content-length")) res.setHeader("content-length", first.value.byteLength);
+        res.end(first.value);
+        return;
+      }
+      if (!res.write(first.value)) await drained(res);
+      pending = second;
+    }
+    for (let chunk = pending ?? (await reader.read()); !chunk.done; chunk = await reader.read()) {
+      if (res.destroyed) return;
+      if (!res.write(chunk.value)) await drained(res);
     }
     res.end();
   } finally {
@@ -97,13 +125,29 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
  * becomes a generic 500 in the `{detail, code}` shape, or a destroyed socket when headers are already out.
  */
 export async function handleNodeRequest(
-  handler: (request: Request) => Promise<Response>,
+  handler: WebHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  options: NodeRequestOptions = {},
+  options: NodeHandleOptions = {},
 ): Promise<void> {
   try {
-    const response = await handler(toWebRequest(req, res, options));
+    const whole = options.readsExtras ? wholeBodyLength(req, options) : undefined;
+    let response: Response;
+    if (whole === undefined) {
+      response = await handler(toWebRequest(req, res, options));
+    } else {
+      const signal = disconnectSignal(res);
+      const body = await readWholeBody(req, whole);
+      if (body === null) {
+        res.destroy(); // the client went away before its body arrived: nobody to answer
+        return;
+      }
+      const request = new Request(requestUrl(req), {
+        method: (req.method as string).toUpperCase(),
+        headers: webHeaders(req),
+      });
+      response = await handler(request, { body, signal });
+    }
     await writeWebResponse(res, response, req);
   } catch (error) {
     if (res.headersSent) {
@@ -117,6 +161,73 @@ export async function handleNodeRequest(
     res.setHeader("cache-control", "no-store");
     res.end(JSON.stringify({ detail: VARGATE_ERROR_CODES[code].message, code }));
   }
+}
+
+function webHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name.startsWith(":")) continue; // HTTP/2 pseudo-headers are not headers
+    if (typeof value === "string") headers.append(name, value);
+    else for (const item of value) headers.append(name, item);
+  }
+  return headers;
+}
+
+/** Aborts when the client disconnects before the response is finished. */
+function disconnectSignal(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) abort.abort(new Error("Client disconnected"));
+  });
+  return abort.signal;
+}
+
+/**
+ * The length of a body `handleNodeRequest` may read whole before calling the handler: one that declares a
+ * `content-length` within the limit, on a method that carries a body, not already read by a middleware and not
+ * taken from another stream. `undefined` otherwise.
+ */
+function wholeBodyLength(req: IncomingMessage, options: NodeRequestOptions): number | undefined {
+  if (options.bodyStream || req.headers["transfer-encoding"] !== undefined) return undefined;
+  const declared = req.headers["content-length"];
+  if (declared === undefined || !/^\d{1,10}$/.test(declared)) return undefined;
+  const length = Number(declared);
+  if (length > (options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) return undefined;
+  const method = (req.method ?? "GET").toUpperCase();
+  if (METHODS_WITHOUT_BODY.has(method) || FORBIDDEN_METHODS.has(method)) return undefined;
+  if (req.readableEnded || (req.complete && !req.readable)) return undefined; // read by someone else
+  return length;
+}
+
+/** The body of `req`, `length` bytes as declared; `null` if the client went away first. */
+function readWholeBody(req: IncomingMessage, length: number): Promise<Uint8Array | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      chunks.push(bytes);
+      size += bytes.byteLength;
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 && size === length ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onGone = () => {
+      cleanup();
+      resolve(null);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onGone);
+      req.off("close", onGone);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onGone);
+    req.on("close", onGone);
+  });
 }
 
 function requestUrl(req: IncomingMessage): string {

@@ -1,6 +1,8 @@
 // `Server` is the SDK's low-level server. `McpServer` turns every failure, unknown tools and invalid arguments
 // included, into an `isError` result and lists a fixed set of tools; this endpoint lists per session and answers
 // bad calls with JSON-RPC errors, so it needs the low-level one.
+
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
@@ -18,6 +20,7 @@ import { VERSION } from "../cli/version.js";
 import { isVargateError, toVargateError, ValidationError, type ValidationIssue, VargateError } from "../errors.js";
 import type { GovernedCallOutcome, GovernedCallRequest } from "../governed/types.js";
 import { DEFAULT_MAX_BODY_BYTES } from "../http/body.js";
+import type { RequestExtras } from "../http/handler.js";
 import { errorResponse } from "../http/respond.js";
 import type { JsonValue } from "../json.js";
 import { type Logger, silentLogger } from "../logger.js";
@@ -49,8 +52,11 @@ export interface McpEndpointOptions {
   maxBodyBytes?: number;
 }
 
-/** Serves one HTTP request to the MCP URL of session `sessionId`. Never rejects. */
-export type McpEndpoint = (request: Request, sessionId: string) => Promise<Response>;
+/**
+ * Serves one HTTP request to the MCP URL of session `sessionId`. `extras` are what the adapter already holds: the
+ * body it read (then `request.body` is not read) and the client's signal. Never rejects.
+ */
+export type McpEndpoint = (request: Request, sessionId: string, extras?: RequestExtras) => Promise<Response>;
 
 const approvalStatusInput = z.strictObject({ action_id: z.string().min(1).max(200) });
 
@@ -202,27 +208,59 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     return new McpError(ErrorCode.InternalError, "Internal error: the call could not be completed");
   }
 
-  function buildServer(session: SessionRecord): Server {
+  function instructionsFor(session: SessionRecord): string {
+    return (
+      `vargate governs these tools for session ${session.id}. Every call is checked against policy and ` +
+      "audited. A denied call returns an error naming the violations. A call that needs human approval " +
+      `returns {"status":"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`
+    );
+  }
+
+  // The session of a request reaches the handlers through the transport's `authInfo`, so one server's handlers
+  // serve any session and a server can be reused once its request is answered.
+  function buildServer(): Server {
     const server = new Server(
       { name: "vargate", version: VERSION },
       {
         capabilities: { tools: { listChanged: false } },
-        instructions:
-          `vargate governs these tools for session ${session.id}. Every call is checked against policy and ` +
-          "audited. A denied call returns an error naming the violations. A call that needs human approval " +
-          `returns {"status":"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`,
         jsonSchemaValidator: NO_ELICITATION,
       },
     );
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listTools(session) }));
+    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({
+      tools: await listTools(sessionOf(extra.authInfo)),
+    }));
     server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      callTool(session, request.params.name, request.params.arguments, extra.signal),
+      callTool(sessionOf(extra.authInfo), request.params.name, request.params.arguments, extra.signal),
     );
-    server.onerror = (error) => logger.debug("MCP transport error", { session_id: session.id, error: describe(error) });
+    server.onerror = (error) => logger.debug("MCP transport error", { error: describe(error) });
     return server;
   }
 
-  return async (request, sessionId) => {
+  // Servers not serving a request. A stateless request needs its own transport, and a server serves one
+  // transport at a time, so concurrent requests take different servers; building one (its handler tables,
+  // schemas looked up, capabilities) was a large share of a request's CPU.
+  const idle: Server[] = [];
+
+  function takeServer(session: SessionRecord): Server {
+    const server = idle.pop() ?? buildServer();
+    // Only `initialize` answers with the instructions, which name the session.
+    setInstructions(server, instructionsFor(session));
+    return server;
+  }
+
+  // Closes the server's transport once everything the request started has settled, then keeps the server for
+  // another request. Run from `setImmediate`: by then the SDK has finished the request's bookkeeping, so closing
+  // aborts nothing, and the close is off the response's path.
+  function release(server: Server): void {
+    server.close().then(
+      () => {
+        if (idle.length < MAX_IDLE_SERVERS) idle.push(server);
+      },
+      () => {},
+    );
+  }
+
+  return async (request, sessionId, extras) => {
     try {
       if (request.method !== "POST") {
         return errorResponse(new VargateError("METHOD_NOT_ALLOWED"), { allow: "POST" });
@@ -234,7 +272,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           UNAUTHORIZED_HEADERS,
         );
       }
-      const server = buildServer(session);
+      const server = takeServer(session);
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
@@ -242,21 +280,30 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       });
       // A client that goes away cancels its in-flight calls: closing the server aborts their signals. The
       // transport never settles a JSON response it can no longer send, so the abort answers instead (to no one).
+      // An aborted request's server is not reused.
+      const signal = extras?.signal ?? request.signal;
+      let aborted = false;
       let onAbort = () => {};
       const gone = new Promise<Response>((resolve) => {
         onAbort = () => {
+          aborted = true;
           void server.close().catch(() => {});
           resolve(new Response(null, { status: 499 }));
         };
       });
-      request.signal?.addEventListener("abort", onAbort, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        if (request.signal?.aborted) onAbort();
+        if (signal?.aborted) onAbort();
         await server.connect(transport);
-        return await Promise.race([transport.handleRequest(request), gone]);
+        const authInfo = { token: "", clientId: session.id, scopes: [], extra: { session } };
+        const handled = extras?.body
+          ? handleRead(transport, request, extras.body, authInfo)
+          : transport.handleRequest(request, { authInfo });
+        return await Promise.race([handled, gone]);
       } finally {
-        request.signal?.removeEventListener("abort", onAbort);
-        await server.close().catch(() => {});
+        signal?.removeEventListener("abort", onAbort);
+        if (aborted) await server.close().catch(() => {});
+        else setImmediate(release, server);
       }
     } catch (thrown) {
       const error = toVargateError(thrown);
@@ -264,6 +311,51 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       return errorResponse(error);
     }
   };
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Hands a body the adapter already read to the transport: parsed here, once, so the SDK skips reading a stream.
+ * The transport still checks the headers, the JSON-RPC shape and everything after. A body that is not JSON goes to
+ * the transport as it came, so it answers the parse error it always has.
+ */
+function handleRead(
+  transport: WebStandardStreamableHTTPServerTransport,
+  request: Request,
+  body: Uint8Array,
+  authInfo: AuthInfo,
+): Promise<Response> {
+  let parsedBody: unknown;
+  try {
+    parsedBody = JSON.parse(utf8.decode(body));
+  } catch {
+    const withBody = new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: utf8.decode(body),
+    });
+    return transport.handleRequest(withBody, { authInfo });
+  }
+  return transport.handleRequest(request, { authInfo, parsedBody });
+}
+
+/** The most idle SDK servers one endpoint keeps; more concurrent requests build servers that are then dropped. */
+const MAX_IDLE_SERVERS = 256;
+
+/** The session a request was authenticated as; set by the endpoint on every request it hands to the SDK. */
+function sessionOf(authInfo: AuthInfo | undefined): SessionRecord {
+  const session = authInfo?.extra?.session as SessionRecord | undefined;
+  if (!session) throw new McpError(ErrorCode.InternalError, "Internal error: the request has no session");
+  return session;
+}
+
+/**
+ * Sets what `initialize` answers as `instructions`. The SDK takes them only as a constructor option, so a reused
+ * server gets them through the field the constructor fills; `test/mcp` checks that `initialize` still answers them.
+ */
+function setInstructions(server: Server, instructions: string): void {
+  (server as unknown as { _instructions?: string })._instructions = instructions;
 }
 
 function describe(error: unknown): string {

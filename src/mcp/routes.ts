@@ -1,7 +1,8 @@
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { VargateError } from "../errors.js";
+import type { VargateGovernor } from "../governor.js";
 import type { RawRoute } from "../http/handler.js";
-import { createMcpEndpoint } from "./endpoint.js";
+import { createMcpEndpoint, type McpEndpoint } from "./endpoint.js";
 
 /** The path of a session's MCP endpoint, relative to the mount point. */
 export const MCP_ROUTE_PATH = "/managed/mcp/:sessionId";
@@ -23,14 +24,31 @@ export const mcpRoutes: readonly RawRoute[] = [
     handle: async () => {
       throw new VargateError("INTERNAL_ERROR", "The MCP route answers raw requests only");
     },
-    serve: (request, { governor, params, maxBodyBytes }) =>
-      createMcpEndpoint({
-        storage: governor.storage,
-        tools: governor.tools,
-        handleCall: (call) => governor.governedCalls.call(call),
-        approvalStatus: (session, actionId) => governor.governedCalls.approvalStatus(session, actionId),
-        logger: governor.logger,
-        maxBodyBytes,
-      })(request, params.sessionId as string),
+    serve: (request, { governor, params, maxBodyBytes, body, signal }) =>
+      endpointOf(governor, maxBodyBytes)(request, params.sessionId as string, { body, signal }),
   },
 ];
+
+// One endpoint per governor and body limit, built on its first request: it keeps SDK servers between requests.
+const endpoints = new WeakMap<VargateGovernor, Map<number, McpEndpoint>>();
+
+function endpointOf(governor: VargateGovernor, maxBodyBytes: number): McpEndpoint {
+  let byLimit = endpoints.get(governor);
+  if (!byLimit) {
+    byLimit = new Map();
+    endpoints.set(governor, byLimit);
+  }
+  let endpoint = byLimit.get(maxBodyBytes);
+  if (!endpoint) {
+    endpoint = createMcpEndpoint({
+      storage: governor.storage,
+      tools: governor.tools,
+      handleCall: (call) => governor.governedCalls.call(call),
+      approvalStatus: (session, actionId) => governor.governedCalls.approvalStatus(session, actionId),
+      logger: governor.logger,
+      maxBodyBytes,
+    });
+    byLimit.set(maxBodyBytes, endpoint);
+  }
+  return endpoint;
+}
