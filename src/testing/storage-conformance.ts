@@ -11,6 +11,7 @@ import { describeDecisionInputs } from "./storage-conformance/decision-inputs.js
 import { describeAuditEvents } from "./storage-conformance/events.js";
 import { entry, keyRecord, type SuiteContext, tenantRecord } from "./storage-conformance/fixtures.js";
 import { describePolicies } from "./storage-conformance/policies.js";
+import { describeConcurrentResults } from "./storage-conformance/results.js";
 import { describeSessions } from "./storage-conformance/sessions.js";
 import { describeTenants } from "./storage-conformance/tenants.js";
 import { describeToolCounts } from "./storage-conformance/tool-counts.js";
@@ -72,6 +73,7 @@ export function registerStorageConformance(options: StorageConformanceOptions): 
     describeAuditEvents(ctx);
     describeToolCounts(ctx);
     describeDecisionInputs(ctx);
+    describeConcurrentResults(ctx);
     describeSessions(ctx);
     describeConsumers(ctx);
     describeSettings(ctx);

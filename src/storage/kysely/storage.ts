@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { ConfigError, VargateError } from "../../errors.js";
@@ -6,6 +6,7 @@ import type { AuditResult } from "../../sessions/types.js";
 import type { VargateStorage } from "../port.js";
 import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
 import { scanStoredAudit } from "./audit-read.js";
+import { type RecordKey, setRecordResults } from "./audit-results.js";
 import { checkpointStore } from "./checkpoints.js";
 import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
@@ -18,13 +19,12 @@ import {
   apiKeyFromRow,
   apiKeyToRow,
   auditFromRow,
-  resultToText,
   tenantChangesToRow,
   tenantFromRow,
   tenantToRow,
   toNumber,
 } from "./rows.js";
-import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
+import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { countedByTool } from "./tool-counts.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
@@ -89,35 +89,38 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   const audited: Audited = (operation, tenantId, fn) =>
     runner.write(operation, async (trx) => fn(trx, await lockChain(trx, dialect, name, tenantId)));
 
-  // Group commit: audit writes of one tenant (appends, and results of its records) that arrive while its previous
-  // write transaction runs wait, and then go in one transaction: one head lock, one insert, one commit for all of
-  // them. A lone write starts at once.
+  // Group commit: audit writes of one tenant that arrive while its previous write transaction runs wait, and then
+  // go in one transaction: one head lock, one insert, one commit for every append in it. A lone write starts at
+  // once. On SQLite, results share the appends' queue: there is one writer, so a transaction of their own would
+  // be one more commit (an fsync) in line. Elsewhere they have their own: they need no chain head, and holding it
+  // for them would stretch the lock every appender of the tenant waits on.
   const tenantWrite = groupCommit<TenantWrite, AuditRecord[] | boolean>({
-    queue: ({ tenantId }) => tenantId,
+    queue: (write) => (dialect === "sqlite" ? write.tenantId : `${write.kind}\u0000${write.tenantId}`),
     size: (write) => (write.kind === "append" ? write.entries.length : 1),
     alone: (write) =>
       write.kind === "append"
         ? audited("audit.append", write.tenantId, (_trx, chain) => chain.append(write.entries))
-        : runner.run("audit.setResult", (db) => setRecordResult(db, write.tenantId, write.key, write.result)),
+        : runner.run(
+            "audit.setResult",
+            async (db) => (await setRecordResults(db, write.tenantId, [write]))[0] === true,
+          ),
     together(batch) {
       const tenantId = (batch[0] as TenantWrite).tenantId;
       const entries = batch.flatMap((write) => (write.kind === "append" ? write.entries : []));
-      const results = async (trx: Db, records: AuditRecord[]) => {
+      const results = batch.filter((write) => write.kind === "result");
+      const outcomes = async (trx: Db, records: AuditRecord[]) => {
+        const matched = await setRecordResults(trx, tenantId, results);
         let offset = 0;
-        const outcomes: (AuditRecord[] | boolean)[] = [];
-        for (const write of batch) {
-          if (write.kind === "append") {
-            offset += write.entries.length;
-            outcomes.push(records.slice(offset - write.entries.length, offset));
-          } else {
-            outcomes.push(await setRecordResult(trx, tenantId, write.key, write.result));
-          }
-        }
-        return outcomes;
+        let result = 0;
+        return batch.map((write) => {
+          if (write.kind === "result") return matched[result++] as boolean;
+          offset += write.entries.length;
+          return records.slice(offset - write.entries.length, offset);
+        });
       };
       // Results alone never touch the chain, so they take no head lock.
-      if (entries.length === 0) return runner.write("audit.setResult", (trx) => results(trx, []));
-      return audited("audit.append", tenantId, async (trx, chain) => results(trx, await chain.append(entries)));
+      if (entries.length === 0) return runner.write("audit.setResult", (trx) => outcomes(trx, []));
+      return audited("audit.append", tenantId, async (trx, chain) => outcomes(trx, await chain.append(entries)));
     },
   });
 
@@ -440,9 +443,6 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   return storage;
 }
 
-/** One audit record: by its action id, or by the upstream event it records. */
-type RecordKey = { session_id: string; event_id: string } | { action_id: string };
-
 /** A group-committed write of one tenant's audit log: an append, or the result of a stored record. */
 type TenantWrite =
   | { kind: "append"; tenantId: string; entries: readonly AuditEntry[] }
@@ -521,24 +521,4 @@ function groupCommit<Item, Result>(commit: {
         }
       })();
     });
-}
-
-/**
- * Sets the unhashed `result` of the record matching `key`. Returns whether one matched: a MySQL connection without
- * the FOUND_ROWS flag counts changed rows, not matched ones, so writing the result a record already has reports 0;
- * only then it looks.
- */
-async function setRecordResult(db: Db, tenantId: string, key: RecordKey, result: AuditResult): Promise<boolean> {
-  const matches = (eb: ExpressionBuilder<VargateDatabase, typeof T.auditLog>) =>
-    eb.and([
-      eb("tenant_id", "=", tenantId),
-      ...Object.entries(key).map(([column, value]) => eb(column as "action_id", "=", value as string)),
-    ]);
-  const updated = await db
-    .updateTable(T.auditLog)
-    .set({ result: resultToText(result) })
-    .where(matches)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) > 0) return true;
-  return (await db.selectFrom(T.auditLog).select("seq").where(matches).executeTakeFirst()) !== undefined;
 }

@@ -1,0 +1,84 @@
+import type { AuditResult } from "../../sessions/types.js";
+import { resultToText } from "./rows.js";
+import { VARGATE_TABLES as T } from "./schema.js";
+import type { Db } from "./transactions.js";
+
+/** One audit record: by its action id, or by the upstream event it records. */
+export type RecordKey = { session_id: string; event_id: string } | { action_id: string };
+
+export interface ResultWrite {
+  key: RecordKey;
+  result: AuditResult;
+}
+
+// Keys per UPDATE: three bound values each, far below every engine's parameter limit.
+const CHUNK = 500;
+
+/**
+ * Sets the unhashed `result` of the records matching each write's key, in one UPDATE per key column (and session)
+ * rather than one per write. Returns, per write, whether a record matched. Of two writes of one key, the later
+ * wins, as it would one after the other.
+ */
+export async function setRecordResults(db: Db, tenantId: string, writes: readonly ResultWrite[]): Promise<boolean[]> {
+  // The last write of each key, grouped into what one statement can update: by action id, or by event id within
+  // one session.
+  const groups = new Map<
+    string,
+    { column: "action_id" | "event_id"; sessionId?: string; texts: Map<string, string | null> }
+  >();
+  const lookup = writes.map(({ key, result }) => {
+    const [groupKey, column, id, sessionId] =
+      "action_id" in key
+        ? ["action_id", "action_id" as const, key.action_id, undefined]
+        : [`event_id\u0000${key.session_id}`, "event_id" as const, key.event_id, key.session_id];
+    let group = groups.get(groupKey);
+    if (!group) {
+      group = { column, ...(sessionId !== undefined && { sessionId }), texts: new Map() };
+      groups.set(groupKey, group);
+    }
+    group.texts.set(id, resultToText(result));
+    return { groupKey, id };
+  });
+
+  const matched = new Map<string, Set<string>>();
+  for (const [groupKey, group] of groups) {
+    const found = new Set<string>();
+    const entries = [...group.texts];
+    for (let start = 0; start < entries.length; start += CHUNK) {
+      const chunk = entries.slice(start, start + CHUNK);
+      const ids = chunk.map(([id]) => id);
+      let update = db
+        .updateTable(T.auditLog)
+        .set((eb) => {
+          let result = eb
+            .case(group.column)
+            .when(ids[0] as string)
+            .then((chunk[0] as [string, string | null])[1]);
+          for (const [id, text] of chunk.slice(1)) result = result.when(id).then(text);
+          return { result: result.end() };
+        })
+        .where("tenant_id", "=", tenantId)
+        .where(group.column, "in", ids);
+      if (group.sessionId !== undefined) update = update.where("session_id", "=", group.sessionId);
+      const updated = await update.executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === ids.length) {
+        for (const id of ids) found.add(id);
+        continue;
+      }
+      // Fewer rows than keys: some are missing, or (MySQL counts changed rows, not matched ones) already held
+      // this result. Only then it looks.
+      let select = db
+        .selectFrom(T.auditLog)
+        .select(group.column)
+        .where("tenant_id", "=", tenantId)
+        .where(group.column, "in", ids);
+      if (group.sessionId !== undefined) select = select.where("session_id", "=", group.sessionId);
+      for (const row of await select.execute()) {
+        const id = row[group.column as keyof typeof row];
+        if (typeof id === "string") found.add(id);
+      }
+    }
+    matched.set(groupKey, found);
+  }
+  return lookup.map(({ groupKey, id }) => matched.get(groupKey)?.has(id) ?? false);
+}
