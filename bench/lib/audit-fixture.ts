@@ -2,10 +2,12 @@
 // use, once per process, through the real storage (`audit.append` seals with the real chain code), in large
 // batches; building is setup and never measured. The file lives in its own temp directory, removed at exit,
 // because each scenario's own `tmpDir` is removed when that scenario ends.
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
@@ -30,6 +32,12 @@ const built = new Map<string, Promise<unknown>>();
  */
 export function fixtureFile(): string {
   if (file) return file;
+  // A builder child uses its parent's file.
+  const inherited = process.env.VARGATE_BENCH_FIXTURE_FILE;
+  if (inherited) {
+    file = inherited;
+    return file;
+  }
   const cache = process.env.VARGATE_BENCH_CACHE_DIR;
   if (cache) {
     mkdirSync(cache, { recursive: true });
@@ -60,7 +68,7 @@ function once<T>(key: string, build: () => Promise<T>): Promise<T> {
     const cached = process.env.VARGATE_BENCH_CACHE_DIR ? read()[key] : undefined;
     pending = cached
       ? Promise.resolve(cached as T)
-      : build().then((value) => {
+      : (process.env.VARGATE_BENCH_FIXTURE_FILE ? build() : buildInChild<T>(key)).then((value) => {
           if (process.env.VARGATE_BENCH_CACHE_DIR) writeFileSync(index, JSON.stringify({ ...read(), [key]: value }));
           return value;
         });
@@ -68,6 +76,34 @@ function once<T>(key: string, build: () => Promise<T>): Promise<T> {
   }
   return pending;
 }
+
+/**
+ * Builds fixture `key` in a child process on the same file: building a million records leaves hundreds of MB of
+ * garbage and heap behind, which would otherwise count in the peak RSS of the scenario measured next.
+ */
+function buildInChild<T>(key: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [key], {
+      execArgv: ["--import", "tsx"],
+      env: { ...process.env, VARGATE_BENCH_FIXTURE_FILE: fixtureFile() },
+    });
+    let result: { value?: T; error?: string } | undefined;
+    child.on("message", (message) => {
+      result = message as { value?: T; error?: string };
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (result && result.error === undefined) resolve(result.value as T);
+      else reject(new Error(`building fixture ${key} failed (exit ${code}): ${result?.error ?? "no result"}`));
+    });
+  });
+}
+
+const BUILDERS: Record<string, (size: number) => Promise<unknown>> = {
+  chain: (size) => chainFixture(size),
+  session: (size) => sessionFixture(size),
+  replay: (size) => replayFixture(size),
+};
 
 const tenantName = (kind: string, size: number) => `bench-${kind}-${size}-${randomBytes(3).toString("hex")}`;
 
@@ -300,4 +336,23 @@ export async function cpuSeconds(work: () => Promise<unknown>): Promise<number> 
   await work();
   const used = process.cpuUsage(before);
   return Math.round((used.user + used.system) / 1000) / 1000;
+}
+
+// The builder child: builds the fixture named on its command line and sends the result back.
+if (process.env.VARGATE_BENCH_FIXTURE_FILE && process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
+  const [kind, size] = (process.argv[2] ?? "").split(":");
+  const builder = BUILDERS[kind ?? ""];
+  const send = (message: unknown) =>
+    new Promise<void>((resolve) => {
+      process.send?.(message, () => resolve());
+    });
+  void (async () => {
+    try {
+      if (!builder) throw new Error(`unknown fixture ${process.argv[2]}`);
+      await send({ value: await builder(Number(size)) });
+    } catch (error) {
+      await send({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    }
+    process.disconnect?.();
+  })();
 }

@@ -90,35 +90,6 @@ export function canonicalFields(value: object, shape: CanonicalShape): string {
   }
 }
 
-/**
- * Like `canonicalFields`, but the members named in `raw` are written as the given text, unchecked: the caller
- * vouches that each is the canonical JSON of that member (see `storedRecordCanonicalJson`). `undefined` if a
- * member is not plain JSON data.
- */
-export function canonicalFieldsSpliced(
-  value: object,
-  shape: CanonicalShape,
-  raw: Readonly<Record<string, string>>,
-): string | undefined {
-  const object = value as Record<string, unknown>;
-  try {
-    let out = "{";
-    for (let i = 0; i < shape.keys.length; i++) {
-      const key = shape.keys[i] as string;
-      const text = raw[key];
-      const member = text === undefined ? object[key] : text;
-      if (member === undefined) continue;
-      if (out.length > 1) out += ",";
-      out += shape.prefixes[i] as string;
-      out += text === undefined ? canonicalValue(member, 1) : text;
-    }
-    return `${out}}`;
-  } catch (error) {
-    if (error !== UNSUPPORTED) throw error;
-    return undefined;
-  }
-}
-
 // A fast RFC 8785 serializer for plain JSON data, byte for byte what `json-canonicalize` writes for it (the test
 // in test/audit/canonical.test.ts compares them over varied values). It gives up (throws UNSUPPORTED) on anything
 // else, and `canonicalJson` then falls back to the reference implementation.

@@ -1,12 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import {
-  ChainWalk,
-  canonicalFields,
-  canonicalFieldsSpliced,
-  canonicalJson,
-  canonicalShape,
-  sha256Hex,
-} from "../audit/chain.js";
+import { ChainWalk, canonicalFields, canonicalJson, canonicalShape, sha256Hex } from "../audit/chain.js";
 import {
   parseStoredJson,
   parseStoredRecord,
@@ -410,7 +403,7 @@ class ChunkBuilder {
   }
 }
 
-const TIMELINE_SHAPE = canonicalShape([
+export const TIMELINE_SHAPE = canonicalShape([
   "action_id",
   "tool",
   "decision",
@@ -433,22 +426,43 @@ const TIMELINE_SHAPE = canonicalShape([
 ] satisfies (keyof ComplianceTimelineItem)[]);
 
 /**
- * The canonical JSON of a record's timeline item. When the record's spliced canonical text hashes to its
- * `record_hash`, its stored JSON texts are canonical (see `storedRecordCanonicalJson`) and go into the item as
- * they are; otherwise (rows written before vargate stored canonical text, or edited ones) they are parsed and
- * serialized canonically, as before.
+ * The canonical JSON of a record's timeline item (`canonicalFields(timelineItem(record, tree), TIMELINE_SHAPE)`).
+ *
+ * When the record's spliced canonical text hashes to its `record_hash`, its stored JSON texts are canonical (see
+ * `storedRecordCanonicalJson`), and the item is that text with its two extra members put in their sorted places:
+ * `inclusion_proof` just before `input`, `record_hash` just before `requested_at`. The places are found by
+ * searching for `,"input":` and, past the input text, `,"requested_at":`: the fields before `input` are JSON
+ * tokens of strings or null, inside which a quote always follows a backslash, so the first `,"input":` is the
+ * member, and the fields between `input` and `requested_at` are such tokens too. Otherwise (rows written before
+ * vargate stored canonical text, or edited ones) the JSON fields are parsed and serialized canonically.
  */
-function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null): string {
+export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null): string {
   const spliced = storedRecordCanonicalJson(stored);
   if (spliced !== null && sha256Hex(spliced) === stored.record_hash) {
-    const item = timelineItem({ ...stored, input: null, violations: [] }, tree);
-    const text = canonicalFieldsSpliced(item, TIMELINE_SHAPE, { input: stored.input, violations: stored.violations });
-    if (text !== undefined) return text;
+    const atInput = spliced.indexOf(INPUT_MEMBER);
+    const atRequested = spliced.indexOf(REQUESTED_AT_MEMBER, atInput + INPUT_MEMBER.length + stored.input.length);
+    if (atInput > 0 && atRequested > 0) {
+      return `${spliced.slice(0, atInput)},"inclusion_proof":${proofJson(stored.seq, tree)}${spliced.slice(
+        atInput,
+        atRequested,
+      )},"record_hash":${JSON.stringify(stored.record_hash)}${spliced.slice(atRequested)}`;
+    }
   }
   return canonicalFields(timelineItem(parseStoredRecord(stored), tree), TIMELINE_SHAPE);
 }
 
-function timelineItem(record: Omit<AuditRecord, "result">, tree: MerkleTree | null): ComplianceTimelineItem {
+const INPUT_MEMBER = ',"input":';
+const REQUESTED_AT_MEMBER = ',"requested_at":';
+
+/** The canonical JSON of a record's `inclusion_proof`: hex hashes need no escaping. */
+function proofJson(seq: number, tree: MerkleTree | null): string {
+  if (!tree || seq > tree.size) return "null";
+  const hashes = tree.inclusionProof(seq - 1);
+  return `{"hashes":${hashes.length === 0 ? "[]" : `["${hashes.join('","')}"]`},"leaf_index":${seq - 1}}`;
+}
+
+/** A record's timeline item. */
+export function timelineItem(record: Omit<AuditRecord, "result">, tree: MerkleTree | null): ComplianceTimelineItem {
   return {
     action_id: record.action_id,
     tool: record.tool,

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
+import { canonicalJson, GENESIS_HASH, recordCanonicalJson, sealAuditRecords } from "../../audit/chain.js";
+import { storedRecordCanonicalJson } from "../../audit/stored.js";
+import type { StoredAuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
+import type { JsonValue } from "../../json.js";
 import { entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
 
 /** The audit chain: appends, reads, races and round trips. */
@@ -39,6 +42,68 @@ export function describeAuditChain(ctx: SuiteContext): void {
       expect(await seqs(10)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
       expect(await seqs(20)).toEqual([21, 22, 23, 24, 25]);
       expect(await seqs(25)).toEqual([]);
+    });
+
+    it("scanStored pages records with their JSON fields as stored text, filtered and limited to fields", async () => {
+      const storage = ctx.storage();
+      const scanStored = storage.audit.scanStored?.bind(storage.audit);
+      // Optional: vargate reads a storage without it through scan.
+      if (!scanStored) return;
+      const id = uid("t");
+      const inputs: JsonValue[] = [
+        { z: 1, a: [UNICODE, { y: null, b: 1.5 }] },
+        "text",
+        null,
+        { n: 1e-7 },
+        [3, 2, 1],
+        {},
+      ];
+      const stored = await storage.audit.append(
+        id,
+        inputs.map((input, i) =>
+          entry({
+            input,
+            session_id: i % 2 === 0 ? "vs-a" : "vs-b",
+            source: i % 3 === 0 ? "mcp_governed" : "mcp_observed",
+            violations: i === 0 ? [UNICODE, "b"] : [],
+            policy_version: i === 0 ? 7 : null,
+          }),
+        ),
+      );
+      await storage.audit.append(uid("t"), [entry({ session_id: "vs-a" })]);
+      const page = await scanStored(id, { afterSeq: 0, limit: 10 });
+      expect(page.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      for (const [i, record] of stored.entries()) {
+        const { result: _result, input, violations, ...rest } = record;
+        const text = page[i] as StoredAuditRecord;
+        expect(text).toEqual({ ...rest, input: text.input, violations: text.violations });
+        // JSON text of the stored values, RFC 8785 canonical as vargate writes it.
+        expect(JSON.parse(text.input)).toEqual(input);
+        expect(JSON.parse(text.violations)).toEqual(violations);
+        expect(text.input).toBe(canonicalJson(input));
+        expect(text.violations).toBe(canonicalJson(violations));
+        expect(storedRecordCanonicalJson(text)).toBe(recordCanonicalJson(record));
+      }
+      // Pages, filters (the limit counts matching records) and fields.
+      expect((await scanStored(id, { afterSeq: 2, limit: 2 })).map((r) => r.seq)).toEqual([3, 4]);
+      expect((await scanStored(id, { afterSeq: 0, limit: 10, sessionId: "vs-a" })).map((r) => r.seq)).toEqual([
+        1, 3, 5,
+      ]);
+      expect((await scanStored(id, { afterSeq: 1, limit: 1, sessionId: "vs-a" })).map((r) => r.seq)).toEqual([3]);
+      const governed = await scanStored(id, { afterSeq: 0, limit: 10, source: "mcp_governed" });
+      expect(governed.map((r) => r.seq)).toEqual([1, 4]);
+      expect(
+        await scanStored(id, {
+          afterSeq: 0,
+          limit: 10,
+          sessionId: "vs-b",
+          source: "mcp_governed",
+          fields: ["tool", "input", "policy_version"],
+        }),
+      ).toEqual([{ seq: 4, tool: stored[3]?.tool, input: '{"n":1e-7}', policy_version: null }]);
+      expect(await scanStored(id, { afterSeq: 6, limit: 10 })).toEqual([]);
+      expect(await scanStored(uid("t"), { afterSeq: 0, limit: 10 })).toEqual([]);
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 6 });
     });
 
     it("lists a session's records in chain order, at most limit, within the tenant", async () => {

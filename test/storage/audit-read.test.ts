@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
+import { storedRecordCanonicalJson } from "../../src/audit/stored.js";
+import type { AuditEntry, AuditRecord, StoredAuditRecord } from "../../src/audit/types.js";
+import { verifyComplianceExport } from "../../src/compliance/verify.js";
+import { VargateGovernor } from "../../src/governor.js";
+import type { JsonObject } from "../../src/json.js";
+import { sessionEntry, storeSession } from "../compliance/helpers.js";
+import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
+
+// The read path of the audit log on every engine: rows written as canonical JSON text are hashed by splicing
+// their column texts; rows written before (JSON.stringify text) and edited rows take the parse-and-canonicalize
+// path, and no edit gets a record past verification.
+
+const REQUESTED_AT = "2026-04-11T14:30:00.000Z";
+
+/** The spliced text of a stored record whose input text may be anything: what a splice without checks would hash. */
+function spliceUnchecked(stored: StoredAuditRecord): string {
+  const placeholder = '"\\u0000placeholder"';
+  const text = storedRecordCanonicalJson({ ...stored, input: placeholder }) as string;
+  return text.replace(placeholder, () => stored.input);
+}
+
+forEachTestDatabase("audit read path", (database) => {
+  let test: TestStorage;
+  let governor: VargateGovernor;
+  beforeAll(async () => {
+    test = await createTestStorage(database);
+    governor = new VargateGovernor({ storage: test.storage });
+  });
+  afterAll(async () => {
+    await test?.cleanup();
+  });
+
+  const newTenant = async () => {
+    const tenantId = `t-${randomBytes(5).toString("hex")}`;
+    await governor.tenants.create({ tenant_id: tenantId });
+    return tenantId;
+  };
+  const row = (tenantId: string, seq: number) =>
+    test.db.updateTable("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", seq);
+  const storedRecord = async (tenantId: string, seq: number) => {
+    const [stored] = (await test.storage.audit.scanStored?.(tenantId, { afterSeq: seq - 1, limit: 1 })) ?? [];
+    return stored as StoredAuditRecord;
+  };
+
+  it("stores input and violations as canonical text, and verifies rows written before as JSON.stringify text", async () => {
+    const tenantId = await newTenant();
+    const sessionId = `vs-${randomBytes(8).toString("hex")}`;
+    const agentId = await storeSession(governor, tenantId, sessionId);
+    const entries = Array.from({ length: 30 }, (_, i) => {
+      const entry = sessionEntry(sessionId, agentId, i);
+      return { ...entry, input: { z: i, a: "Büro ☕", m: { y: [1, 2.5], b: null } }, violations: entry.violations };
+    });
+    const appended = await test.storage.audit.append(tenantId, entries);
+    for (const record of appended) {
+      const stored = await storedRecord(tenantId, record.seq);
+      expect(stored.input).toBe(`{"a":"Büro ☕","m":{"b":null,"y":[1,2.5]},"z":${(record.input as JsonObject).z}}`);
+      expect(storedRecordCanonicalJson(stored)).toBe(recordCanonicalJson(record));
+    }
+    await governor.checkpoints.create(tenantId);
+    const before = await governor.compliance.export(tenantId, sessionId);
+
+    // Rewrite every row's JSON as the text older versions wrote (JSON.stringify, keys as inserted): the values,
+    // and so the record hashes, are unchanged.
+    for (const record of appended) {
+      const legacy = JSON.stringify({ z: (record.input as JsonObject).z, m: { y: [1, 2.5], b: null }, a: "Büro ☕" });
+      await row(tenantId, record.seq)
+        .set({ input: ` ${legacy}\n`, violations: JSON.stringify(record.violations) })
+        .execute();
+    }
+    const legacyRow = await storedRecord(tenantId, appended[0]?.seq as number);
+    expect(sha256Hex(storedRecordCanonicalJson(legacyRow) as string)).not.toBe(legacyRow.record_hash);
+    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true });
+    const after = await governor.compliance.export(tenantId, sessionId);
+    const { public_key_pem } = await governor.checkpoints.publicKey(tenantId);
+    expect(verifyComplianceExport(after, { publicKey: public_key_pem }).valid).toBe(true);
+    expect(after.timeline).toEqual(before.timeline);
+  });
+
+  it("reports a record broken whose columns were edited so that the spliced text shifts into its input", async () => {
+    const tenantId = await newTenant();
+    const head = await test.storage.audit.head(tenantId);
+    const seq = head.seq + 1;
+    const sessionId = "vs-0123456789abcdef";
+    // An input that repeats, as data, the record's later fields with other values: the forger edits the columns
+    // to those values and cuts the input text short, so that the columns now read as part of the input.
+    const forged = {
+      method: "forged",
+      policy_version: 42,
+      prev_hash: head.hash,
+      requested_at: REQUESTED_AT,
+      seq,
+      session_id: sessionId,
+      severity: "none",
+      source: "mcp_governed",
+      tenant_id: tenantId,
+      tool: "harmless_tool",
+    } as const;
+    const entry: AuditEntry = {
+      action_id: `action-${randomBytes(4).toString("hex")}`,
+      session_id: sessionId,
+      agent_id: null,
+      event_id: null,
+      actor: null,
+      source: "mcp_governed",
+      tool: "transfer_funds",
+      method: "tools/call",
+      decision: "deny",
+      severity: "high",
+      violations: ["amount over limit"],
+      input: { a: 1, ...forged, violations: [] },
+      policy_version: 3,
+      requested_at: REQUESTED_AT,
+    };
+    const [record] = (await test.storage.audit.append(tenantId, [entry])) as [AuditRecord];
+    expect(record.seq).toBe(seq);
+    const original = recordCanonicalJson(record);
+    const edited: StoredAuditRecord = {
+      ...(await storedRecord(tenantId, seq)),
+      input: '{"a":1',
+      method: forged.method,
+      policy_version: forged.policy_version,
+      severity: forged.severity,
+      tool: forged.tool,
+      violations: "",
+    };
+    // The violations text takes whatever is left: with it, the edited columns join to exactly the sealed text.
+    const joined = spliceUnchecked(edited);
+    edited.violations = original.slice(joined.length - 1, -1);
+    expect(spliceUnchecked(edited)).toBe(original);
+    expect(sha256Hex(spliceUnchecked(edited))).toBe(record.record_hash);
+
+    await row(tenantId, seq)
+      .set({
+        input: edited.input,
+        method: edited.method,
+        policy_version: edited.policy_version,
+        severity: edited.severity,
+        tool: edited.tool,
+        violations: edited.violations,
+      })
+      .execute();
+    const stored = await storedRecord(tenantId, seq);
+    expect(spliceUnchecked(stored)).toBe(original);
+    // The input text is not one JSON value, so the splice is not trusted, and the parsed record does not match.
+    expect(storedRecordCanonicalJson(stored)).toBeNull();
+    expect(await governor.audit.verify(tenantId)).toMatchObject({
+      valid: false,
+      failed_at_seq: seq,
+      failed_at_action_id: entry.action_id,
+      reason: "record_hash mismatch",
+    });
+  });
+});
