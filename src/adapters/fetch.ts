@@ -12,5 +12,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  * `app.all("/api/*", (c) => handler(c.req.raw))` needs `{ prefix: "/api" }`: the handler sees the full URL.
  */
 export function toFetchHandler(governor: VargateGovernor, options: RequestHandlerOptions = {}): FetchHandler {
-  return createRequestHandler(governor, options);
+  const handler = createRequestHandler(governor, options);
+  // Runtimes call handlers with more arguments (Workers' env, Deno's info, Next's context): none are extras.
+  return (request) => handler(request);
 }

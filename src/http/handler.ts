@@ -67,7 +67,8 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const compiled = routes.map(compileRoute);
 
-  return async (request, extras) => {
+  return async (request, given) => {
+    const extras = checkedExtras(given);
     try {
       const url = new URL(request.url);
       const path = stripPrefix(url.pathname, prefix);
@@ -112,6 +113,15 @@ export function createRequestHandler(governor: VargateGovernor, options: Request
       return errorResponse(error);
     }
   };
+}
+
+// The handler may be given straight to a runtime that passes other things second (a Worker's env, Deno's info):
+// only a real body and signal count.
+function checkedExtras(given: RequestExtras | undefined): RequestExtras | undefined {
+  if (!given || typeof given !== "object") return undefined;
+  const body = given.body instanceof Uint8Array ? given.body : undefined;
+  const signal = given.signal instanceof AbortSignal ? given.signal : undefined;
+  return body || signal ? { body, signal } : undefined;
 }
 
 function isRawRoute(route: Route): route is RawRoute {
