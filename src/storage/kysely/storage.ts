@@ -459,9 +459,9 @@ interface Pending<Item, Result> {
 }
 
 /**
- * Group commit: items of one queue that arrive while that queue's previous batch commits wait, and then go
- * together (as many as fit in `MAX_GROUP_ENTRIES` by `size`) in one `together` call, whose results are in item
- * order. A lone item goes `alone`, at once. A batch that fails rolled back whole: each of its items is then tried
+ * Group commit: items of one queue issued in the same tick, or arriving while that queue's previous batch commits,
+ * go together (as many as fit in `MAX_GROUP_ENTRIES` by `size`) in one `together` call, whose results are in item
+ * order. A lone item goes `alone`. A batch that fails rolled back whole: each of its items is then tried
  * `alone`, so one bad item fails only its caller (and a failing database still fails every one).
  */
 function groupCommit<Item, Result>(commit: {
@@ -510,6 +510,8 @@ function groupCommit<Item, Result>(commit: {
       queues.set(queueKey, queue);
       void (async () => {
         try {
+          // After the current task's synchronous code: writes issued together (`Promise.all`) share the first batch.
+          await Promise.resolve();
           while (queue.length > 0) {
             await flush(take(queue));
             // One turn of the event loop before the next batch: the callers just answered (and any other
