@@ -26,7 +26,7 @@ import {
   EXPORT_SIGNATURE_CONTEXT,
 } from "./types.js";
 
-const SCAN_PAGE = 2000;
+const SCAN_PAGE = 1000;
 // Timeline items are encoded into chunks of this many bytes before they are handed on.
 const CHUNK_BYTES = 256 * 1024;
 const MAX_APPROVALS = 10_000;

@@ -254,12 +254,23 @@ export class MerkleTree {
     for (let h = 0; h < this.#levels.length - 1; h++) {
       const sibling = i % 2 === 1 ? i - 1 : i + 1;
       // A lone last node has no sibling at this level: it is carried up.
-      if (sibling < (this.#counts[h] as number)) {
-        path.push((this.#levels[h] as Buffer).subarray(sibling * HASH_SIZE, (sibling + 1) * HASH_SIZE).toString("hex"));
-      }
+      if (sibling < (this.#counts[h] as number)) path.push(this.#nodeHex(h, sibling));
       i = Math.floor(i / 2);
     }
     return path;
+  }
+
+  // The hex of the node last asked for, per level: proofs of neighbouring leaves (an export's, in order) share
+  // all but their lowest nodes, so most are not converted again.
+  readonly #hexIndex: number[] = [];
+  readonly #hex: string[] = [];
+
+  #nodeHex(level: number, index: number): string {
+    if (this.#hexIndex[level] === index) return this.#hex[level] as string;
+    const hex = (this.#levels[level] as Buffer).subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE).toString("hex");
+    this.#hexIndex[level] = index;
+    this.#hex[level] = hex;
+    return hex;
   }
 }
 

@@ -340,6 +340,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return rows.map(auditFromRow);
         });
       },
+      scanStored(tenantId, options) {
+        return runner.run("audit.scanStored", (db) => scanStoredAudit(db, tenantId, options));
+      },
       listBySession(tenantId, sessionId, { limit }) {
         return runner.run("audit.listBySession", async (db) => {
           const rows = await db

@@ -31,11 +31,11 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         const record = records[i] as AuditRecord;
         if (sessionId !== undefined && record.session_id !== sessionId) continue;
         if (source !== undefined && record.source !== source) continue;
-        // The JSON fields as the databases store them: canonical JSON text.
+        // The JSON fields as the databases store them, canonical JSON text; every other field is a string, a
+        // number or null, so nothing is shared with the stored record.
         const stored: Record<string, unknown> = { seq: record.seq };
         for (const field of fields) {
-          stored[field] =
-            field === "input" || field === "violations" ? canonicalJson(record[field]) : structuredClone(record[field]);
+          stored[field] = field === "input" || field === "violations" ? canonicalJson(record[field]) : record[field];
         }
         out.push(stored as Pick<StoredAuditRecord, (typeof fields)[number] | "seq">);
       }
