@@ -4,7 +4,7 @@ import { StorageError } from "../../errors.js";
 import { isUniqueViolation } from "./dialects.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
-import { addCounts, countRows } from "./tool-counts.js";
+import { addCounts, COUNTS_CHUNK, countRows, upsertCounts } from "./tool-counts.js";
 import type { Db } from "./transactions.js";
 
 // Rows per INSERT: far below every engine's bound-parameter limit (19 columns each).
@@ -48,10 +48,29 @@ export async function lockChain(
         seen.add(entry.action_id);
       }
       const sealed = sealAuditRecords(tenantId, head, entries.map(storableEntry));
+      // The policy counters' running counts, in the same transaction: exactly the log's counts.
+      const counts = countRows(sealed.records);
+      const moveHead = (db: Pick<Db, "updateTable">) =>
+        db
+          .updateTable(T.auditHeads)
+          .set({ seq: sealed.head.seq, hash: sealed.head.hash })
+          .where("tenant_id", "=", tenantId);
       try {
-        for (let start = 0; start < sealed.records.length; start += INSERT_CHUNK) {
-          const rows = sealed.records.slice(start, start + INSERT_CHUNK).map(auditToRow);
-          await trx.insertInto(T.auditLog).values(rows).execute();
+        if (dialect === "postgres" && sealed.records.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
+          // One statement for the insert, the counts and the head: every round trip here is spent holding the
+          // head lock that all of the tenant's appenders wait on.
+          const rows = sealed.records.map(auditToRow);
+          const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values(rows));
+          const counted =
+            counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, dialect, counts)) : inserted;
+          await moveHead(counted).execute();
+        } else {
+          for (let start = 0; start < sealed.records.length; start += INSERT_CHUNK) {
+            const rows = sealed.records.slice(start, start + INSERT_CHUNK).map(auditToRow);
+            await trx.insertInto(T.auditLog).values(rows).execute();
+          }
+          await addCounts(trx, dialect, counts);
+          await moveHead(trx).execute();
         }
       } catch (error) {
         // The head lock rules out a racing seq, so a unique violation here is an action_id already stored, or an
@@ -65,13 +84,6 @@ export async function lockChain(
         }
         throw error;
       }
-      // The policy counters' running counts, in the same transaction: exactly the log's counts.
-      await addCounts(trx, dialect, countRows(sealed.records));
-      await trx
-        .updateTable(T.auditHeads)
-        .set({ seq: sealed.head.seq, hash: sealed.head.hash })
-        .where("tenant_id", "=", tenantId)
-        .execute();
       head = sealed.head;
       return sealed.records;
     },

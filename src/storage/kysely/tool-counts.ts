@@ -39,7 +39,7 @@ function counterKey(tenantId: string, scope: string, scopeId: string, tool: stri
   return sha256Hex(JSON.stringify([tenantId, scope, scopeId, tool, bucket]));
 }
 
-interface CountRow {
+export interface CountRow {
   counter_key: string;
   tenant_id: string;
   scope: string;
@@ -71,23 +71,26 @@ export function countRows(
   return [...rows.values()].sort((a, b) => (a.counter_key < b.counter_key ? -1 : 1));
 }
 
+// Count rows per upsert statement: far below every engine's bound-parameter limit (7 columns each).
+export const COUNTS_CHUNK = 500;
+
 /** Adds `rows` to the stored counts (upsert). Call inside the append transaction. */
 export async function addCounts(trx: Db, dialect: KyselyDialectName, rows: readonly CountRow[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += 500) {
-    const chunk = rows.slice(start, start + 500);
-    const insert = trx.insertInto(T.toolCounts).values(chunk);
-    if (dialect === "mysql") {
-      await insert.onDuplicateKeyUpdate({ count: sql<number>`count + values(count)` }).execute();
-    } else {
-      await insert
-        .onConflict((oc) =>
-          oc
-            .column("counter_key")
-            .doUpdateSet({ count: sql<number>`${sql.ref(`${T.toolCounts}.count`)} + excluded.count` }),
-        )
-        .execute();
-    }
+  for (let start = 0; start < rows.length; start += COUNTS_CHUNK) {
+    await upsertCounts(trx, dialect, rows.slice(start, start + COUNTS_CHUNK)).execute();
   }
+}
+
+/** The upsert that adds at most `COUNTS_CHUNK` `rows` to the stored counts. */
+export function upsertCounts(db: Pick<Db, "insertInto">, dialect: KyselyDialectName, rows: readonly CountRow[]) {
+  const insert = db.insertInto(T.toolCounts).values([...rows]);
+  return dialect === "mysql"
+    ? insert.onDuplicateKeyUpdate({ count: sql<number>`count + values(count)` })
+    : insert.onConflict((oc) =>
+        oc
+          .column("counter_key")
+          .doUpdateSet({ count: sql<number>`${sql.ref(`${T.toolCounts}.count`)} + excluded.count` }),
+      );
 }
 
 /** The running counts of a session's governed records (rows of every tool). */
