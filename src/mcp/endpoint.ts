@@ -86,11 +86,18 @@ const NO_ELICITATION: jsonSchemaValidator = {
   getValidator: () => () => ({ valid: false, data: undefined, errorMessage: "vargate does not elicit input" }),
 };
 
+// The same for every session, so that one server can serve any session's requests.
+const INSTRUCTIONS =
+  "vargate governs these tools for this session. Every call is checked against policy and audited. A denied " +
+  'call returns an error naming the violations. A call that needs human approval returns {"status":' +
+  `"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`;
+
 const UNAUTHORIZED_HEADERS = { "www-authenticate": 'Bearer realm="vargate-mcp"' };
 
 /**
- * The MCP endpoint of governed sessions: Streamable HTTP, stateless. Every request gets a fresh SDK server and
- * transport (`sessionIdGenerator: undefined`, JSON responses), so any governor instance can serve any call.
+ * The MCP endpoint of governed sessions: Streamable HTTP, stateless. Every request gets its own SDK transport
+ * (`sessionIdGenerator: undefined`, JSON responses) on an idle SDK server, and carries its authenticated session
+ * to the handlers, so any governor instance can serve any call and no request sees another's session.
  *
  * - Authentication: `Authorization: Bearer <session token>`. The token's SHA-256 must match a session's
  *   `mcp_token_hash` (compared in constant time) and that session must be the one in the URL; otherwise 401
@@ -208,14 +215,6 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
     return new McpError(ErrorCode.InternalError, "Internal error: the call could not be completed");
   }
 
-  function instructionsFor(session: SessionRecord): string {
-    return (
-      `vargate governs these tools for session ${session.id}. Every call is checked against policy and ` +
-      "audited. A denied call returns an error naming the violations. A call that needs human approval " +
-      `returns {"status":"pending_approval","action_id":...}; check it later with ${APPROVAL_STATUS_TOOL}.`
-    );
-  }
-
   // The session of a request reaches the handlers through the transport's `authInfo`, so one server's handlers
   // serve any session and a server can be reused once its request is answered.
   function buildServer(): Server {
@@ -223,6 +222,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
       { name: "vargate", version: VERSION },
       {
         capabilities: { tools: { listChanged: false } },
+        instructions: INSTRUCTIONS,
         jsonSchemaValidator: NO_ELICITATION,
       },
     );
@@ -241,11 +241,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
   // schemas looked up, capabilities) was a large share of a request's CPU.
   const idle: Server[] = [];
 
-  function takeServer(session: SessionRecord): Server {
-    const server = idle.pop() ?? buildServer();
-    // Only `initialize` answers with the instructions, which name the session.
-    setInstructions(server, instructionsFor(session));
-    return server;
+  function takeServer(): Server {
+    return idle.pop() ?? buildServer();
   }
 
   // Closes the server's transport once everything the request started has settled, then keeps the server for
@@ -272,7 +269,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           UNAUTHORIZED_HEADERS,
         );
       }
-      const server = takeServer(session);
+      const server = takeServer();
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
@@ -348,14 +345,6 @@ function sessionOf(authInfo: AuthInfo | undefined): SessionRecord {
   const session = authInfo?.extra?.session as SessionRecord | undefined;
   if (!session) throw new McpError(ErrorCode.InternalError, "Internal error: the request has no session");
   return session;
-}
-
-/**
- * Sets what `initialize` answers as `instructions`. The SDK takes them only as a constructor option, so a reused
- * server gets them through the field the constructor fills; `test/mcp` checks that `initialize` still answers them.
- */
-function setInstructions(server: Server, instructions: string): void {
-  (server as unknown as { _instructions?: string })._instructions = instructions;
 }
 
 function describe(error: unknown): string {
