@@ -78,6 +78,7 @@ export {
   createRequestHandler,
   type RawRoute,
   type RawRouteContext,
+  type RequestExtras,
   type RequestHandler,
   type RequestHandlerOptions,
 } from "./http/handler.js";
