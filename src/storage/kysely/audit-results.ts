@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { AuditResult } from "../../sessions/types.js";
 import { resultToText } from "./rows.js";
 import { VARGATE_TABLES as T } from "./schema.js";
@@ -49,13 +50,12 @@ export async function setRecordResults(db: Db, tenantId: string, writes: readonl
       const ids = chunk.map(([id]) => id);
       let update = db
         .updateTable(T.auditLog)
-        .set((eb) => {
-          let result = eb
-            .case(group.column)
-            .when(ids[0] as string)
-            .then((chunk[0] as [string, string | null])[1]);
-          for (const [id, text] of chunk.slice(1)) result = result.when(id).then(text);
-          return { result: result.end() };
+        // One `sql` fragment: Kysely's case builder copies the whole expression on every `when`.
+        .set({
+          result: sql<string | null>`case ${sql.ref(group.column)} ${sql.join(
+            chunk.map(([id, text]) => sql`when ${id} then ${text}`),
+            sql` `,
+          )} end`,
         })
         .where("tenant_id", "=", tenantId)
         .where(group.column, "in", ids);
