@@ -6,7 +6,7 @@ import type { AuditHead, AuditRecord, ChainVerification } from "./types.js";
 /** Records read per round trip when walking a chain. */
 const SCAN_PAGE = 1000;
 /** Records read per round trip when verifying. */
-const VERIFY_PAGE = 2000;
+const VERIFY_PAGE = 1000;
 
 /** The audit log: `governor.audit`. Appends happen inside the operations that are audited. */
 export class AuditLog {

@@ -84,12 +84,11 @@ export interface TenantReplayResult extends ReplaySummary {
 
 /** Tuning of how records are read. */
 export interface ReplayReadOptions {
-  /** Records per `scan` round trip. @default 1000 */
+  /** Records per round trip. @default 1000 */
   pageSize: number;
   /**
-   * Governed records of a session read per round trip (only the session's governed records are read, at least
-   * `pageSize` at a time): a session with at most this many is read at once, a larger one in pages, so memory
-   * stays bounded by a page. @default 10000
+   * @deprecated Ignored: a session's replay reads only its governed records, `pageSize` at a time, however large
+   * the session is. @default 10000
    */
   sessionReadAtOnce: number;
 }
@@ -248,8 +247,8 @@ export class Replays {
     for (const row of counts) {
       if (row.session_id === sessionId && row.source === "mcp_governed") governed += row.count;
     }
-    // Small sessions in one read, larger ones a page at a time, so memory stays bounded by a page.
-    const pageSize = Math.max(this.#read.pageSize, Math.min(this.#read.sessionReadAtOnce, governed));
+    // A page at a time, so memory stays bounded by a page (larger pages cost more in garbage collection).
+    const pageSize = this.#read.pageSize;
     let afterSeq = 0;
     let remaining = governed;
     while (remaining > 0) {
