@@ -85,13 +85,22 @@ const NOT_SPLICEABLE = Symbol("not spliceable");
  * boundary and still join to C0.
  */
 export function storedRecordCanonicalJson(stored: StoredAuditRecord): string | null {
-  const input = stored.input;
-  if (typeof input !== "string" || typeof stored.violations !== "string") return null;
+  if (typeof stored.input !== "string") return null;
   try {
-    JSON.parse(input);
+    JSON.parse(stored.input);
   } catch {
     return null;
   }
+  return joinStoredRecordText(stored);
+}
+
+/**
+ * `storedRecordCanonicalJson` without its check that the input text is one JSON value: only for a record whose
+ * joined text has already been found canonical (its hash matched after that check), and read again unchanged.
+ */
+export function joinStoredRecordText(stored: StoredAuditRecord): string | null {
+  const input = stored.input;
+  if (typeof input !== "string" || typeof stored.violations !== "string") return null;
   try {
     // Keys in RFC 8785 order (HASHED_FIELDS sorted by UTF-16 code units; test/audit checks it).
     return `{"action_id":${token(stored.action_id)},"actor":${token(stored.actor)},"agent_id":${token(

@@ -1,11 +1,12 @@
 import { createHash, type Hash } from "node:crypto";
 import { ChainWalk, canonicalFields, canonicalJson, canonicalShape, sha256Hex } from "../audit/chain.js";
 import {
+  checkStoredRecordHash,
+  joinStoredRecordText,
   parseStoredJson,
   parseStoredRecord,
   scanStoredRecords,
   storedRecordCanonicalJson,
-  storedRecordHashMatches,
 } from "../audit/stored.js";
 import type { AuditRecord, ChainVerification, StoredAuditRecord } from "../audit/types.js";
 import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
@@ -55,6 +56,8 @@ interface SessionScan {
   // Governed calls of credentialed tools that asked for approval, and the approvals granted, by action id.
   credentialedApprovals: Map<string, string>;
   approvedActionIds: Set<string>;
+  /** The session's records whose joined text matched their hash in the scan: written without hashing again. */
+  canonical: Set<number>;
 }
 
 /**
@@ -152,6 +155,7 @@ export class Compliance {
       brokered: new Map(),
       credentialedApprovals: new Map(),
       approvedActionIds: new Set(),
+      canonical: new Set(),
     };
     let afterSeq = 0;
     const collect = (record: StoredAuditRecord) => {
@@ -184,6 +188,11 @@ export class Compliance {
     };
     // Verified like `verifyChain`, a page at a time; a broken chain stops the verification, not the counting.
     const walk = new ChainWalk(tenantId);
+    const hashMatches = (record: StoredAuditRecord) => {
+      const verdict = checkStoredRecordHash(record);
+      if (verdict === "canonical" && record.session_id === sessionId) scan.canonical.add(record.seq);
+      return verdict !== "mismatch";
+    };
     let broken: ChainVerification | null = null;
     reading: while (afterSeq < head.seq) {
       // The stored JSON texts, unparsed: a record written as canonical text hashes without parsing.
@@ -195,7 +204,7 @@ export class Compliance {
       for (const record of page) {
         if (record.seq > head.seq) break reading;
         collect(record);
-        broken ??= walk.nextChecked(record, storedRecordHashMatches);
+        broken ??= walk.nextChecked(record, hashMatches);
       }
     }
     scan.verification = broken ?? walk.end(head);
@@ -334,7 +343,8 @@ export class Compliance {
         afterSeq = record.seq;
         if (record.seq > last) break;
         if (record.session_id !== sessionId || record.source === "control_plane") continue;
-        const item = first ? timelineItemJson(record, tree) : `,${timelineItemJson(record, tree)}`;
+        const text = timelineItemJson(record, tree, scan.canonical.has(record.seq));
+        const item = first ? text : `,${text}`;
         first = false;
         // Full chunks are handed on between items, so none splits a character.
         const full = chunk.add(item);
@@ -435,10 +445,14 @@ export const TIMELINE_SHAPE = canonicalShape([
  * tokens of strings or null, inside which a quote always follows a backslash, so the first `,"input":` is the
  * member, and the fields between `input` and `requested_at` are such tokens too. Otherwise (rows written before
  * vargate stored canonical text, or edited ones) the JSON fields are parsed and serialized canonically.
+ *
+ * `verified`: the export's scan already found this record's joined text canonical, so it is neither checked nor
+ * hashed again. Were the record edited between the scan and this read, its item would no longer hash to the leaf
+ * its proof is for, and the export would fail offline verification.
  */
-export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null): string {
-  const spliced = storedRecordCanonicalJson(stored);
-  if (spliced !== null && sha256Hex(spliced) === stored.record_hash) {
+export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null, verified = false): string {
+  const spliced = verified ? joinStoredRecordText(stored) : storedRecordCanonicalJson(stored);
+  if (spliced !== null && (verified || sha256Hex(spliced) === stored.record_hash)) {
     const atInput = spliced.indexOf(INPUT_MEMBER);
     const atRequested = spliced.indexOf(REQUESTED_AT_MEMBER, atInput + INPUT_MEMBER.length + stored.input.length);
     if (atInput > 0 && atRequested > 0) {

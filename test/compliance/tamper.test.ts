@@ -102,4 +102,22 @@ describe("compliance export of a tampered chain", () => {
     expect(checks.has("inclusion_proofs")).toBe(true);
     expect(checks.has("record_hashes")).toBe(false);
   });
+
+  it("catches a record edited between the export's scan and its timeline: the item no longer hashes to its leaf", async () => {
+    const { governor, tenantId, sessionId, setRewrite, key } = await setup();
+    const clean = await governor.compliance.export(tenantId, sessionId);
+    const target = clean.timeline[4] as { seq: number; action_id: string };
+    // The first read is the scan that verifies the chain; the edit shows only in the reads that write the timeline.
+    let reads = 0;
+    setRewrite((page) =>
+      ++reads === 1 ? page : page.map((r) => (r.seq === target.seq ? { ...r, input: { edited: true } } : r)),
+    );
+    const edited = await governor.compliance.export(tenantId, sessionId);
+    expect(reads).toBeGreaterThan(1);
+    expect(edited.chain_verification.valid).toBe(true);
+    expect((edited.timeline[4] as { input: unknown }).input).toEqual({ edited: true });
+    const result = verifyComplianceExport(edited, { publicKey: key });
+    expect(result.valid).toBe(false);
+    expect(result.failures[0]).toMatchObject({ check: "record_hashes", action_id: target.action_id, seq: target.seq });
+  });
 });
