@@ -1,4 +1,5 @@
 import type { JsonValue } from "../json.js";
+import { HASHED_FIELDS } from "./chain.js";
 
 /** Where an audit record came from. */
 export type AuditSource = "mcp_governed" | "mcp_observed" | "control_plane";
@@ -80,26 +81,7 @@ export interface StoredAuditRecord extends Omit<AuditRecord, "input" | "violatio
 export type StoredAuditField = keyof StoredAuditRecord;
 
 /** Every field of a `StoredAuditRecord`, in the order the databases hold them. */
-export const STORED_AUDIT_FIELDS = [
-  "tenant_id",
-  "seq",
-  "action_id",
-  "session_id",
-  "agent_id",
-  "event_id",
-  "actor",
-  "source",
-  "tool",
-  "method",
-  "decision",
-  "severity",
-  "violations",
-  "input",
-  "policy_version",
-  "requested_at",
-  "prev_hash",
-  "record_hash",
-] as const satisfies readonly StoredAuditField[];
+export const STORED_AUDIT_FIELDS = [...HASHED_FIELDS, "record_hash"] as const satisfies readonly StoredAuditField[];
 
 /** What `AuditStore.scanStored` reads. */
 export interface StoredAuditScan<Field extends StoredAuditField = StoredAuditField> {

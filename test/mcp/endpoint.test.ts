@@ -20,6 +20,7 @@ import {
   type EndpointServer,
   type McpFixture,
   mcpFixture,
+  rawToolCall,
   type SeededSession,
   startEndpointServer,
 } from "./helpers.js";
@@ -432,22 +433,7 @@ describe("client disconnects", () => {
       });
 
     const controller = new AbortController();
-    const pending = fetch(local.urlFor(seeded.session.id), {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${seeded.token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-06-18",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 7,
-        method: "tools/call",
-        params: { name: "lookup", arguments: { id: "1" } },
-      }),
-      signal: controller.signal,
-    }).catch((error: unknown) => error);
+    const pending = rawToolCall(local.urlFor(seeded.session.id), seeded.token, controller.signal);
     for (let attempt = 0; !entered && attempt < 400; attempt += 1) await new Promise((r) => setTimeout(r, 5));
     expect(entered).toBe(true);
     controller.abort();

@@ -112,16 +112,29 @@ export interface EndpointServer {
   close(): Promise<void>;
 }
 
-/** Serves `endpoint` at `/managed/mcp/:sessionId` of a node:http server, through vargate's node bridge. */
-export async function startEndpointServer(endpoint: McpEndpoint): Promise<EndpointServer> {
-  const server = http.createServer((req, res) => {
-    const match = /^\/managed\/mcp\/([^/?]+)/.exec(req.url ?? "");
-    if (!match) {
-      res.writeHead(404).end();
-      return;
-    }
-    void handleNodeRequest((request) => endpoint(request, decodeURIComponent(match[1] as string)), req, res);
-  });
+/**
+ * Serves `endpoint` at `/managed/mcp/:sessionId` of a node:http server, through vargate's node bridge; with
+ * `readsExtras`, as the node adapter does (bodies with a content-length read before the endpoint runs).
+ */
+export async function startEndpointServer(
+  endpoint: McpEndpoint,
+  options: { readsExtras?: boolean } = {},
+): Promise<EndpointServer> {
+  return listen(
+    http.createServer((req, res) => {
+      const match = /^\/managed\/mcp\/([^/?]+)/.exec(req.url ?? "");
+      if (!match) {
+        res.writeHead(404).end();
+        return;
+      }
+      const sessionId = decodeURIComponent(match[1] as string);
+      void handleNodeRequest((request, extras) => endpoint(request, sessionId, extras), req, res, options);
+    }),
+  );
+}
+
+/** Listens on a free loopback port. */
+export async function listen(server: http.Server): Promise<EndpointServer> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -133,6 +146,26 @@ export async function startEndpointServer(endpoint: McpEndpoint): Promise<Endpoi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A raw `tools/call` of `lookup` over fetch (no SDK client), which `signal` can abandon mid-call. */
+export function rawToolCall(url: string, token: string, signal: AbortSignal): Promise<Response | unknown> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-06-18",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "lookup", arguments: { id: "1" } },
+    }),
+    signal,
+  }).catch((error: unknown) => error);
 }
 
 /** Connects the real MCP SDK client with a bearer token (or none). */

@@ -1,17 +1,20 @@
-// The endpoint keeps SDK servers between requests and, behind the Node adapters, takes bodies the adapter has
-// already read: what one request leaves behind must never reach another session's request.
-import { once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { toNodeHandler } from "../../src/adapters/node.js";
 import type { GovernedCallRequest } from "../../src/governed/types.js";
-import { handleNodeRequest } from "../../src/http/node-bridge.js";
 import { createMcpEndpoint, type McpEndpoint } from "../../src/mcp/endpoint.js";
 import { defineTool } from "../../src/tools/define.js";
 import { ToolRegistry } from "../../src/tools/registry.js";
-import { connectClient, type McpFixture, mcpFixture, type SeededSession } from "./helpers.js";
+import {
+  connectClient,
+  listen,
+  type McpFixture,
+  mcpFixture,
+  rawToolCall,
+  type SeededSession,
+  startEndpointServer,
+} from "./helpers.js";
 
 const lookup = defineTool({
   name: "lookup",
@@ -51,18 +54,9 @@ function endpoint(): McpEndpoint {
 
 /** Serves `mcp` like the node adapter does: bodies with a content-length are read before the endpoint runs. */
 async function serve(mcp: McpEndpoint): Promise<(sessionId: string) => string> {
-  const server = http.createServer((req, res) => {
-    const sessionId = decodeURIComponent((req.url ?? "").split("/").pop() as string);
-    void handleNodeRequest((request, extras) => mcp(request, sessionId, extras), req, res, { readsExtras: true });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return (sessionId) => `${origin}/managed/mcp/${sessionId}`;
+  const served = await startEndpointServer(mcp, { readsExtras: true });
+  closers.push(() => served.close());
+  return served.urlFor;
 }
 
 async function client(url: string, token: string) {
@@ -137,22 +131,7 @@ describe("MCP endpoint: reused SDK servers", () => {
         request.signal?.addEventListener("abort", () => resolve());
       });
     const controller = new AbortController();
-    const pending = fetch(urlFor(session.id), {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-06-18",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 7,
-        method: "tools/call",
-        params: { name: "lookup", arguments: { id: "1" } },
-      }),
-      signal: controller.signal,
-    }).catch((error: unknown) => error);
+    const pending = rawToolCall(urlFor(session.id), token, controller.signal);
     for (let attempt = 0; !entered && attempt < 400; attempt += 1) await new Promise((r) => setTimeout(r, 5));
     expect(entered).toBe(true);
     controller.abort();
@@ -168,14 +147,9 @@ describe("toNodeHandler: the MCP route", () => {
   it("authenticates every request: a session ended between calls is refused by the pipeline, a wrong token gets 401", async () => {
     const governor = fixture.governor;
     governor.tools.register(lookup);
-    const server = http.createServer(toNodeHandler(governor));
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    closers.push(async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const served = await listen(http.createServer(toNodeHandler(governor)));
+    closers.push(() => served.close());
+    const { origin } = served;
     const { session, token } = await fixture.seed();
     const connected = await client(`${origin}/managed/mcp/${session.id}`, token);
     const allowed = await connected.callTool({ name: "lookup", arguments: { id: "1" } });

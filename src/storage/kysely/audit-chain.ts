@@ -1,5 +1,5 @@
 import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
-import type { AuditEntry, AuditHead, AuditRecord } from "../../audit/types.js";
+import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
 import { isUniqueViolation } from "./dialects.js";
 import { precompiled } from "./precompiled.js";
@@ -102,27 +102,9 @@ export async function lockChain(
   };
 }
 
-const AUDIT_COLUMNS = [
-  "tenant_id",
-  "seq",
-  "action_id",
-  "session_id",
-  "agent_id",
-  "event_id",
-  "actor",
-  "source",
-  "tool",
-  "method",
-  "decision",
-  "severity",
-  "violations",
-  "input",
-  "policy_version",
-  "requested_at",
-  "prev_hash",
-  "record_hash",
-  "result",
-] as const satisfies readonly (keyof ReturnType<typeof auditToRow>)[];
+const AUDIT_COLUMNS = [...STORED_AUDIT_FIELDS, "result"] as const satisfies readonly (keyof ReturnType<
+  typeof auditToRow
+>)[];
 
 const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
   db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
