@@ -269,6 +269,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): McpEndpoint {
           UNAUTHORIZED_HEADERS,
         );
       }
+      // A body the adapter already read is held to the same limit the transport applies to one it reads.
+      if (extras?.body && extras.body.byteLength > maxBodyBytes) {
+        return errorResponse(new VargateError("PAYLOAD_TOO_LARGE"));
+      }
       const server = takeServer();
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,

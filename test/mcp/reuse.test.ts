@@ -121,6 +121,40 @@ describe("MCP endpoint: reused SDK servers", () => {
     expect(calls).toHaveLength(0);
   });
 
+  it("holds a body handed over already read to the endpoint's limit: 413, and nothing runs", async () => {
+    const mcp = createMcpEndpoint({
+      storage: fixture.storage,
+      tools: new ToolRegistry().register(lookup),
+      handleCall: async (request) => {
+        calls.push(request);
+        return { kind: "allowed", action_id: "a-1", output: null, truncated: false };
+      },
+      approvalStatus: async () => null,
+      maxBodyBytes: 64,
+    });
+    const { session, token } = await fixture.seed();
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "lookup", arguments: { id: "x".repeat(100) } },
+      }),
+    );
+    const request = new Request(`http://localhost/managed/mcp/${session.id}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+    });
+    const response = await mcp(request, session.id, { body });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    expect(calls).toHaveLength(0);
+  });
+
   it("aborts the call's signal when the client goes away mid-call", async () => {
     const urlFor = await serve(endpoint());
     const { session, token } = await fixture.seed();
