@@ -6,7 +6,8 @@ import Database from "better-sqlite3";
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
+import { VargateGovernor } from "../../src/governor.js";
 import {
   type KyselyDialectName,
   kyselyStorage,
@@ -173,6 +174,36 @@ export async function createTestStorage(
     }
   }
   return result;
+}
+
+/**
+ * Registers hooks that give the tests of the enclosing describe one `TestStorage` on `database` and a governor over
+ * it, set up before the first test and cleaned up after the last. Read them from the returned object in tests.
+ */
+export function useSharedGovernor(database: TestDatabase | TestDatabaseName): {
+  readonly test: TestStorage;
+  readonly governor: VargateGovernor;
+} {
+  let test: TestStorage | undefined;
+  let governor: VargateGovernor | undefined;
+  beforeAll(async () => {
+    test = await createTestStorage(database);
+    governor = new VargateGovernor({ storage: test.storage });
+  });
+  afterAll(async () => {
+    await test?.cleanup();
+  });
+  const missing = () => new Error("useSharedGovernor: no storage outside the describe's tests");
+  return {
+    get test() {
+      if (!test) throw missing();
+      return test;
+    },
+    get governor() {
+      if (!governor) throw missing();
+      return governor;
+    },
+  };
 }
 
 /**

@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
 import { storedRecordCanonicalJson } from "../../src/audit/stored.js";
 import type { AuditEntry, AuditRecord, StoredAuditRecord } from "../../src/audit/types.js";
 import { verifyComplianceExport } from "../../src/compliance/verify.js";
-import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
 import { sessionEntry, storeSession } from "../compliance/helpers.js";
-import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
+import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
 
 // The read path of the audit log on every engine: rows written as canonical JSON text are hashed by splicing
 // their column texts; rows written before (JSON.stringify text) and edited rows take the parse-and-canonicalize
@@ -23,44 +22,36 @@ function spliceUnchecked(stored: StoredAuditRecord): string {
 }
 
 forEachTestDatabase("audit read path", (database) => {
-  let test: TestStorage;
-  let governor: VargateGovernor;
-  beforeAll(async () => {
-    test = await createTestStorage(database);
-    governor = new VargateGovernor({ storage: test.storage });
-  });
-  afterAll(async () => {
-    await test?.cleanup();
-  });
+  const shared = useSharedGovernor(database);
 
   const newTenant = async () => {
     const tenantId = `t-${randomBytes(5).toString("hex")}`;
-    await governor.tenants.create({ tenant_id: tenantId });
+    await shared.governor.tenants.create({ tenant_id: tenantId });
     return tenantId;
   };
   const row = (tenantId: string, seq: number) =>
-    test.db.updateTable("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", seq);
+    shared.test.db.updateTable("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", seq);
   const storedRecord = async (tenantId: string, seq: number) => {
-    const [stored] = (await test.storage.audit.scanStored?.(tenantId, { afterSeq: seq - 1, limit: 1 })) ?? [];
+    const [stored] = (await shared.test.storage.audit.scanStored?.(tenantId, { afterSeq: seq - 1, limit: 1 })) ?? [];
     return stored as StoredAuditRecord;
   };
 
   it("stores input and violations as canonical text, and verifies rows written before as JSON.stringify text", async () => {
     const tenantId = await newTenant();
     const sessionId = `vs-${randomBytes(8).toString("hex")}`;
-    const agentId = await storeSession(governor, tenantId, sessionId);
+    const agentId = await storeSession(shared.governor, tenantId, sessionId);
     const entries = Array.from({ length: 30 }, (_, i) => {
       const entry = sessionEntry(sessionId, agentId, i);
       return { ...entry, input: { z: i, a: "Büro ☕", m: { y: [1, 2.5], b: null } }, violations: entry.violations };
     });
-    const appended = await test.storage.audit.append(tenantId, entries);
+    const appended = await shared.test.storage.audit.append(tenantId, entries);
     for (const record of appended) {
       const stored = await storedRecord(tenantId, record.seq);
       expect(stored.input).toBe(`{"a":"Büro ☕","m":{"b":null,"y":[1,2.5]},"z":${(record.input as JsonObject).z}}`);
       expect(storedRecordCanonicalJson(stored)).toBe(recordCanonicalJson(record));
     }
-    await governor.checkpoints.create(tenantId);
-    const before = await governor.compliance.export(tenantId, sessionId);
+    await shared.governor.checkpoints.create(tenantId);
+    const before = await shared.governor.compliance.export(tenantId, sessionId);
 
     // Rewrite every row's JSON as the text older versions wrote (JSON.stringify, keys as inserted): the values,
     // and so the record hashes, are unchanged.
@@ -72,16 +63,16 @@ forEachTestDatabase("audit read path", (database) => {
     }
     const legacyRow = await storedRecord(tenantId, appended[0]?.seq as number);
     expect(sha256Hex(storedRecordCanonicalJson(legacyRow) as string)).not.toBe(legacyRow.record_hash);
-    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true });
-    const after = await governor.compliance.export(tenantId, sessionId);
-    const { public_key_pem } = await governor.checkpoints.publicKey(tenantId);
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({ valid: true });
+    const after = await shared.governor.compliance.export(tenantId, sessionId);
+    const { public_key_pem } = await shared.governor.checkpoints.publicKey(tenantId);
     expect(verifyComplianceExport(after, { publicKey: public_key_pem }).valid).toBe(true);
     expect(after.timeline).toEqual(before.timeline);
   });
 
   it("reports a record broken whose columns were edited so that the spliced text shifts into its input", async () => {
     const tenantId = await newTenant();
-    const head = await test.storage.audit.head(tenantId);
+    const head = await shared.test.storage.audit.head(tenantId);
     const seq = head.seq + 1;
     const sessionId = "vs-0123456789abcdef";
     // An input that repeats, as data, the record's later fields with other values: the forger edits the columns
@@ -114,7 +105,7 @@ forEachTestDatabase("audit read path", (database) => {
       policy_version: 3,
       requested_at: REQUESTED_AT,
     };
-    const [record] = (await test.storage.audit.append(tenantId, [entry])) as [AuditRecord];
+    const [record] = (await shared.test.storage.audit.append(tenantId, [entry])) as [AuditRecord];
     expect(record.seq).toBe(seq);
     const original = recordCanonicalJson(record);
     const edited: StoredAuditRecord = {
@@ -146,7 +137,7 @@ forEachTestDatabase("audit read path", (database) => {
     expect(spliceUnchecked(stored)).toBe(original);
     // The input text is not one JSON value, so the splice is not trusted, and the parsed record does not match.
     expect(storedRecordCanonicalJson(stored)).toBeNull();
-    expect(await governor.audit.verify(tenantId)).toMatchObject({
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
       valid: false,
       failed_at_seq: seq,
       failed_at_action_id: entry.action_id,

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { HASHED_FIELDS } from "../../src/audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../src/audit/types.js";
-import { VargateGovernor } from "../../src/governor.js";
-import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
+import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
 
 type Column = (typeof HASHED_FIELDS)[number] | "record_hash";
 
@@ -46,28 +45,20 @@ const entry = (i: number): AuditEntry => ({
 });
 
 forEachTestDatabase("tamper detection", (database) => {
-  let test: TestStorage;
-  let governor: VargateGovernor;
-  beforeAll(async () => {
-    test = await createTestStorage(database);
-    governor = new VargateGovernor({ storage: test.storage });
-  });
-  afterAll(async () => {
-    await test?.cleanup();
-  });
+  const shared = useSharedGovernor(database);
 
   /** A tenant whose chain has five records: its creation, then four governed calls. */
   async function chain(): Promise<{ tenantId: string; records: AuditRecord[] }> {
     const tenantId = `t-${randomBytes(5).toString("hex")}`;
-    await governor.tenants.create({ tenant_id: tenantId });
-    await test.storage.audit.append(tenantId, [1, 2, 3, 4].map(entry));
+    await shared.governor.tenants.create({ tenant_id: tenantId });
+    await shared.test.storage.audit.append(tenantId, [1, 2, 3, 4].map(entry));
     const records: AuditRecord[] = [];
-    for await (const record of governor.audit.records(tenantId)) records.push(record);
-    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
+    for await (const record of shared.governor.audit.records(tenantId)) records.push(record);
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
     return { tenantId, records };
   }
 
-  const log = () => test.db.updateTable("vargate_audit_log");
+  const log = () => shared.test.db.updateTable("vargate_audit_log");
 
   it("covers every hashed column", () => {
     expect(Object.keys(FORGED).sort()).toEqual(
@@ -84,7 +75,7 @@ forEachTestDatabase("tamper detection", (database) => {
         .where("tenant_id", "=", tenantId)
         .where("seq", "=", 3)
         .execute();
-      expect(await governor.audit.verify(tenantId)).toMatchObject({
+      expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
         valid: false,
         failed_at_seq: 3,
         failed_at_action_id: column === "action_id" ? value : target.action_id,
@@ -99,9 +90,9 @@ forEachTestDatabase("tamper detection", (database) => {
       .where("tenant_id", "=", tenantId)
       .where("seq", "=", 3)
       .execute();
-    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
-    expect(await test.storage.audit.setResult(tenantId, "vs-0123456789abcdef", "sevt_2", [1, 2])).toBe(true);
-    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
+    expect(await shared.test.storage.audit.setResult(tenantId, "vs-0123456789abcdef", "sevt_2", [1, 2])).toBe(true);
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({ valid: true, record_count: 5 });
   });
 
   it("names the record at a seq when two records' seq values are swapped", async () => {
@@ -110,7 +101,7 @@ forEachTestDatabase("tamper detection", (database) => {
     await where(3).set({ seq: -1 }).execute();
     await where(4).set({ seq: 3 }).execute();
     await where(-1).set({ seq: 4 }).execute();
-    expect(await governor.audit.verify(tenantId)).toMatchObject({
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
       valid: false,
       failed_at_seq: 3,
       failed_at_action_id: records[3]?.action_id,
@@ -128,7 +119,7 @@ forEachTestDatabase("tamper detection", (database) => {
       [a, b],
       [b, a],
     ] as const) {
-      expect(await governor.audit.verify(mine.tenantId)).toMatchObject({
+      expect(await shared.governor.audit.verify(mine.tenantId)).toMatchObject({
         valid: false,
         failed_at_seq: 3,
         failed_at_action_id: theirs.records[2]?.action_id,
@@ -140,24 +131,24 @@ forEachTestDatabase("tamper detection", (database) => {
     const { tenantId, records } = await chain();
     const other = await chain();
     // Give the other tenant room at seq 3 so the unique (tenant_id, seq) index lets the move through.
-    await test.db
+    await shared.test.db
       .deleteFrom("vargate_audit_log")
       .where("tenant_id", "=", other.tenantId)
       .where("seq", ">=", 3)
       .execute();
-    await test.db
+    await shared.test.db
       .updateTable("vargate_audit_heads")
       .set({ seq: 2, hash: other.records[1]?.record_hash as string })
       .where("tenant_id", "=", other.tenantId)
       .execute();
     await log().set({ tenant_id: other.tenantId }).where("tenant_id", "=", tenantId).where("seq", "=", 3).execute();
 
-    expect(await governor.audit.verify(tenantId)).toMatchObject({
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
       valid: false,
       failed_at_seq: 3,
       reason: "record at seq 3 is missing",
     });
-    expect(await governor.audit.verify(other.tenantId)).toMatchObject({
+    expect(await shared.governor.audit.verify(other.tenantId)).toMatchObject({
       valid: false,
       failed_at_seq: 3,
       failed_at_action_id: records[2]?.action_id,
@@ -167,32 +158,42 @@ forEachTestDatabase("tamper detection", (database) => {
 
   it("detects a deleted tail record through the head", async () => {
     const { tenantId } = await chain();
-    await test.db.deleteFrom("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", 5).execute();
-    const result = await governor.audit.verify(tenantId);
+    await shared.test.db
+      .deleteFrom("vargate_audit_log")
+      .where("tenant_id", "=", tenantId)
+      .where("seq", "=", 5)
+      .execute();
+    const result = await shared.governor.audit.verify(tenantId);
     expect(result).toMatchObject({ valid: false, failed_at_seq: 5, record_count: 4 });
     expect(result.reason).toContain("head");
   });
 
   it("detects a deleted record in the middle", async () => {
     const { tenantId } = await chain();
-    await test.db.deleteFrom("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", 2).execute();
-    const result = await governor.audit.verify(tenantId);
+    await shared.test.db
+      .deleteFrom("vargate_audit_log")
+      .where("tenant_id", "=", tenantId)
+      .where("seq", "=", 2)
+      .execute();
+    const result = await shared.governor.audit.verify(tenantId);
     expect(result).toMatchObject({ valid: false, failed_at_seq: 2, reason: "record at seq 2 is missing" });
   });
 
   it("detects an edited head", async () => {
     const { tenantId } = await chain();
-    await test.db
+    await shared.test.db
       .updateTable("vargate_audit_heads")
       .set({ hash: "0".repeat(64) })
       .where("tenant_id", "=", tenantId)
       .execute();
-    expect(await governor.audit.verify(tenantId)).toMatchObject({ valid: false });
+    expect(await shared.governor.audit.verify(tenantId)).toMatchObject({ valid: false });
   });
 
   it("refuses to append after the chain's rows and head disagree, rather than fork it", async () => {
     const { tenantId } = await chain();
-    await test.db.updateTable("vargate_audit_heads").set({ seq: 2 }).where("tenant_id", "=", tenantId).execute();
-    await expect(test.storage.audit.append(tenantId, [entry(9)])).rejects.toMatchObject({ code: "STORAGE_ERROR" });
+    await shared.test.db.updateTable("vargate_audit_heads").set({ seq: 2 }).where("tenant_id", "=", tenantId).execute();
+    await expect(shared.test.storage.audit.append(tenantId, [entry(9)])).rejects.toMatchObject({
+      code: "STORAGE_ERROR",
+    });
   });
 });
