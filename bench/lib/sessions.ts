@@ -1,10 +1,10 @@
 // Setup shared by scenarios: active sessions stored directly (no upstream), and a logger that shows only problems.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { hashApiKey } from "../../src/auth/api-keys.js";
 import type { Logger } from "../../src/logger.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
 import type { VargateStorage } from "../../src/storage/port.js";
-import { sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
+import { entry, sessionRecord } from "../../src/testing/storage-conformance/fixtures.js";
 
 /** Warnings and errors on stderr; the rest would drown the bench's own progress lines. */
 export const benchLogger: Logger = { debug() {}, info() {}, warn: console.error, error: console.error };
@@ -43,22 +43,7 @@ export async function seedActiveSession(
     tenantId,
     pending.id,
     { anthropic_session_id: `sesn_${pending.id}`, environment_id: "env_bench", upstream_vault_id: null },
-    {
-      action_id: randomUUID(),
-      session_id: pending.id,
-      agent_id: agent.id,
-      event_id: null,
-      actor: null,
-      source: "control_plane",
-      tool: "control_plane",
-      method: "create_session",
-      decision: "allow",
-      severity: "none",
-      violations: [],
-      input: {},
-      policy_version: null,
-      requested_at: at,
-    },
+    entry({ method: "create_session", session_id: pending.id, agent_id: agent.id, requested_at: at }),
   );
   if (!session) throw new Error("bench: session activation failed");
   return { session, token };

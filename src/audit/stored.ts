@@ -16,11 +16,14 @@ export function parseStoredJson(text: string): JsonValue {
   }
 }
 
-/** A stored record with its JSON fields parsed as `scan` parses them (without `result`). */
-export function parseStoredRecord(stored: StoredAuditRecord): Omit<AuditRecord, "result"> {
+/** A stored record (or some of its fields) with its JSON fields parsed as `scan` parses them. */
+export function parseStoredRecord<Stored extends Pick<StoredAuditRecord, "input" | "violations">>(
+  stored: Stored,
+): Omit<Stored, "input" | "violations"> & Pick<AuditRecord, "input" | "violations"> {
   return {
     ...stored,
-    violations: parseStoredJson(stored.violations) as string[],
+    // Most records have none.
+    violations: stored.violations === "[]" ? [] : (parseStoredJson(stored.violations) as string[]),
     input: parseStoredJson(stored.input),
   };
 }

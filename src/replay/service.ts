@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { ActorOptions } from "../agents/service.js";
 import { canonicalJson, sha256Hex } from "../audit/chain.js";
 import { controlPlaneEntry } from "../audit/entries.js";
-import { parseStoredJson, scanStoredRecords } from "../audit/stored.js";
+import { parseStoredRecord, scanStoredRecords } from "../audit/stored.js";
 import type { AuditRecord, StoredAuditField } from "../audit/types.js";
 import type { GovernorContext } from "../context.js";
 import { ValidationError, VargateError } from "../errors.js";
@@ -14,11 +14,6 @@ import { type InputLocation, parseInput } from "../validation.js";
 import { type ReplayAgent, type ReplayChange, replayRecord } from "./compare.js";
 
 /** What replay reads of a governed record. */
-type ReplayedRecord = Pick<
-  AuditRecord,
-  "action_id" | "session_id" | "agent_id" | "tool" | "decision" | "violations" | "input" | "requested_at"
->;
-
 const REPLAY_FIELDS = [
   "action_id",
   "session_id",
@@ -29,6 +24,8 @@ const REPLAY_FIELDS = [
   "input",
   "requested_at",
 ] as const satisfies readonly StoredAuditField[];
+
+type ReplayedRecord = Pick<AuditRecord, (typeof REPLAY_FIELDS)[number]>;
 
 /** Largest `limit` of a tenant-wide replay. */
 export const MAX_REPLAY_LIMIT = 100_000;
@@ -260,22 +257,7 @@ export class Replays {
         fields: REPLAY_FIELDS,
       });
       if (page.length === 0) return;
-      const records: ReplayedRecord[] = new Array(page.length);
-      for (let i = 0; i < page.length; i++) {
-        const stored = page[i] as (typeof page)[number];
-        records[i] = {
-          action_id: stored.action_id,
-          session_id: stored.session_id,
-          agent_id: stored.agent_id,
-          tool: stored.tool,
-          decision: stored.decision,
-          requested_at: stored.requested_at,
-          input: parseStoredJson(stored.input),
-          // Most governed records have none.
-          violations: stored.violations === "[]" ? [] : (parseStoredJson(stored.violations) as string[]),
-        };
-      }
-      yield records;
+      yield page.map(parseStoredRecord);
       remaining -= page.length;
       afterSeq = (page[page.length - 1] as (typeof page)[number]).seq;
     }

@@ -3,6 +3,7 @@ import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import { memoryStorage } from "../../src/storage/memory/index.js";
+import { entry } from "../../src/testing/storage-conformance/fixtures.js";
 import { storeSession } from "../compliance/helpers.js";
 
 const RECORDS = 100_000;
@@ -19,22 +20,12 @@ describe("replay at scale", () => {
       tenant.tenant_id,
       sessionId,
       { anthropic_session_id: "sess_1", environment_id: null, upstream_vault_id: null },
-      {
-        action_id: "10000000-0000-4000-8000-000000000000",
+      entry({
+        method: "create_session",
         session_id: sessionId,
         agent_id: agentId,
-        event_id: null,
-        actor: null,
-        source: "control_plane",
-        tool: "control_plane",
-        method: "create_session",
-        decision: "allow",
-        severity: "none",
-        violations: [],
-        input: {},
-        policy_version: null,
         requested_at: new Date().toISOString(),
-      },
+      }),
     );
     for (let start = 0; start < RECORDS; start += BATCH) {
       const entries: AuditEntry[] = [];

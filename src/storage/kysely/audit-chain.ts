@@ -67,20 +67,8 @@ export async function lockChain(
           const counted =
             counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, dialect, counts)) : inserted;
           await moveHead(counted).execute();
-        } else if (dialect === "sqlite" && sealed.records.length <= SMALL_BATCH) {
-          // A few rows (group-committed calls): one precompiled insert run per row, since building a many-row
-          // insert through the query builder cost more than the inserts. Large batches (a stream's events) are
-          // cheaper as one statement per `INSERT_CHUNK` rows, as below. Both measured with `npm run bench`.
-          for (const record of sealed.records) {
-            await insertAuditRow(trx, auditToRow(record) as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
-          }
-          await addCounts(trx, dialect, counts);
-          await moveHead(trx).execute();
         } else {
-          for (let start = 0; start < sealed.records.length; start += INSERT_CHUNK) {
-            const rows = sealed.records.slice(start, start + INSERT_CHUNK).map(auditToRow);
-            await trx.insertInto(T.auditLog).values(rows).execute();
-          }
+          await insertRecords(trx, dialect, sealed.records);
           await addCounts(trx, dialect, counts);
           await moveHead(trx).execute();
         }
@@ -109,6 +97,25 @@ const AUDIT_COLUMNS = [...STORED_AUDIT_FIELDS, "result"] as const satisfies read
 const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
   db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
 );
+
+/** Inserts sealed records, in statements sized for the engine and the batch. */
+async function insertRecords(trx: Db, dialect: KyselyDialectName, records: readonly AuditRecord[]): Promise<void> {
+  if (dialect === "sqlite" && records.length <= SMALL_BATCH) {
+    // A few rows (group-committed calls): one precompiled insert run per row, since building a many-row insert
+    // through the query builder cost more than the inserts. Large batches (a stream's events) are cheaper as one
+    // statement per `INSERT_CHUNK` rows. Both measured with `npm run bench`.
+    for (const record of records) {
+      await insertAuditRow(trx, auditToRow(record) as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
+    }
+    return;
+  }
+  for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+    await trx
+      .insertInto(T.auditLog)
+      .values(records.slice(start, start + INSERT_CHUNK).map(auditToRow))
+      .execute();
+  }
+}
 
 /** Identifies an upstream event within a tenant: its session (possibly none) and its id. */
 function eventKey(sessionId: string | null, eventId: string): string {

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { sha256Hex } from "../../audit/chain.js";
 import type { AuditRecord } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
-import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { type KyselyDialectName, VARGATE_TABLES as T, type VargateToolCountsTable } from "./schema.js";
 import type { Db } from "./transactions.js";
 
 /**
@@ -39,15 +39,8 @@ function counterKey(tenantId: string, scope: string, scopeId: string, tool: stri
   return sha256Hex(JSON.stringify([tenantId, scope, scopeId, tool, bucket]));
 }
 
-export interface CountRow {
-  counter_key: string;
-  tenant_id: string;
-  scope: string;
-  scope_id: string;
-  tool: string;
-  bucket: string;
-  count: number;
-}
+/** A row of `vargate_tool_counts` as written (counts are numbers until the driver reads them back). */
+export type CountRow = Omit<VargateToolCountsTable, "count"> & { count: number };
 
 /** The count rows that `records` add, one per key. */
 export function countRows(
