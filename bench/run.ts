@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { referenceRate } from "./lib/machine-speed.js";
 import type { BenchContext, Measurement, Scenario, ScenarioResult } from "./lib/scenario.js";
 
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -29,6 +30,11 @@ interface ScenarioReport {
   target: string;
   target_met: boolean;
   notes: string | null;
+  /**
+   * Rounds per second of a fixed reference workload measured just before the scenario (`bench/lib/machine-speed.ts`):
+   * how fast the shared machine was at the time. Compare figures across runs only at similar reference rates.
+   */
+  reference_rate: number;
   /** Set when the scenario threw; its figures are then missing. */
   error?: string;
 }
@@ -90,10 +96,11 @@ export async function runBench(scenarios: readonly Scenario[], options: BenchOpt
       log: (message) => log(`[${scenario.name}] ${message}`),
     };
     const started = Date.now();
+    const reference = referenceRate();
     try {
       const result = await scenario.run(context);
       finished.set(scenario.name, result);
-      results.scenarios[scenario.name] = report(scenario, result);
+      results.scenarios[scenario.name] = report(scenario, result, reference);
       log(`[${scenario.name}] done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -106,6 +113,7 @@ export async function runBench(scenarios: readonly Scenario[], options: BenchOpt
         target: "",
         target_met: false,
         notes: null,
+        reference_rate: reference,
         error: error instanceof Error ? error.message : String(error),
       };
     } finally {
@@ -129,7 +137,7 @@ function selectScenarios(scenarios: readonly Scenario[], names: readonly string[
   return names.map((name) => byName.get(name) as Scenario);
 }
 
-function report(scenario: Scenario, result: ScenarioResult): ScenarioReport {
+function report(scenario: Scenario, result: ScenarioResult, referenceRate: number): ScenarioReport {
   const baseline = result.baseline ?? null;
   return {
     description: scenario.description,
@@ -139,6 +147,7 @@ function report(scenario: Scenario, result: ScenarioResult): ScenarioReport {
     target: result.target,
     target_met: result.targetMet,
     notes: result.notes ?? null,
+    reference_rate: referenceRate,
   };
 }
 
@@ -176,10 +185,21 @@ function machine(): BenchResults["machine"] {
 }
 
 function formatTable(results: BenchResults): string {
-  const header = ["scenario", "throughput/s", "p50", "p99", "peak RSS", "baseline/s", "ratio", "target", "met"];
+  const header = [
+    "scenario",
+    "throughput/s",
+    "p50",
+    "p99",
+    "peak RSS",
+    "baseline/s",
+    "ratio",
+    "reference/s",
+    "target",
+    "met",
+  ];
   const rows = Object.entries(results.scenarios).map(([name, entry]) => {
     if (entry.error !== undefined || entry.measured === null) {
-      return [name, "error", "", "", "", "", "", entry.error?.slice(0, 60) ?? "", "no"];
+      return [name, "error", "", "", "", "", "", "", entry.error?.slice(0, 60) ?? "", "no"];
     }
     const { measured, baseline } = entry;
     return [
@@ -190,6 +210,7 @@ function formatTable(results: BenchResults): string {
       `${measured.peakRssMb.toFixed(0)} MB`,
       baseline ? formatRate(baseline.throughput) : "-",
       entry.ratio === null ? "-" : entry.ratio.toFixed(2),
+      formatRate(entry.reference_rate),
       entry.target,
       entry.target_met ? "yes" : "no",
     ];
