@@ -1,7 +1,14 @@
 import type { JsonValue } from "../json.js";
 import type { AuditStore } from "../storage/port.js";
 import { canonicalJson, recordCanonicalJson, sha256Hex } from "./chain.js";
-import type { AuditRecord, StoredAuditField, StoredAuditRecord, StoredAuditScan } from "./types.js";
+import {
+  type AuditRecord,
+  type ScannedAuditRecord,
+  STORED_AUDIT_FIELDS,
+  type StoredAuditField,
+  type StoredAuditRecord,
+  type StoredAuditScan,
+} from "./types.js";
 
 /**
  * Stored JSON text as vargate reads it back: parsed, or, for text that does not parse (vargate only writes valid
@@ -30,30 +37,42 @@ export function parseStoredRecord<Stored extends Pick<StoredAuditRecord, "input"
 
 /**
  * `scanStored` of `store`, or, for a storage without it, `scan` with the JSON fields written back as canonical
- * text and the filters applied here.
+ * text, `hashed_text` joined here and the filters applied here.
  */
 export async function scanStoredRecords<Field extends StoredAuditField = StoredAuditField>(
   store: AuditStore,
   tenantId: string,
   options: StoredAuditScan<Field>,
-): Promise<Pick<StoredAuditRecord, Field | "seq">[]> {
+): Promise<Pick<ScannedAuditRecord, Field | "seq">[]> {
   if (store.scanStored) return store.scanStored(tenantId, options);
-  const out: StoredAuditRecord[] = [];
+  const hashedText = options.fields?.includes("hashed_text" as Field) ?? false;
+  const out: (StoredAuditRecord | ScannedAuditRecord)[] = [];
   let afterSeq = options.afterSeq;
   while (out.length < options.limit) {
     const page = await store.scan(tenantId, { afterSeq, limit: options.limit });
     for (const record of page) {
       if (options.sessionId !== undefined && record.session_id !== options.sessionId) continue;
       if (options.source !== undefined && record.source !== options.source) continue;
-      const { result: _result, ...rest } = record;
-      out.push({ ...rest, input: canonicalJson(record.input), violations: canonicalJson(record.violations) });
+      const stored = storedRecordOf(record);
+      out.push(hashedText ? withHashedText(stored) : stored);
       if (out.length === options.limit) break;
     }
     const last = page.at(-1);
     if (!last || page.length < options.limit) break;
     afterSeq = last.seq;
   }
-  return out;
+  return out as Pick<ScannedAuditRecord, Field | "seq">[];
+}
+
+/** A record as the databases store it: without `result`, its JSON fields as canonical text. */
+export function storedRecordOf(record: AuditRecord): StoredAuditRecord {
+  const { result: _result, ...rest } = record;
+  return { ...rest, input: canonicalJson(record.input), violations: canonicalJson(record.violations) };
+}
+
+/** `stored` with its `hashed_text` joined in JavaScript, for storages that do not join it in the database. */
+export function withHashedText(stored: StoredAuditRecord): ScannedAuditRecord {
+  return { ...stored, hashed_text: storedRecordCanonicalJson(stored) };
 }
 
 /** The JSON token of a string, number or null field; throws on anything else (the caller falls back). */
@@ -124,12 +143,14 @@ export function joinStoredRecordText(stored: StoredAuditRecord): string | null {
 }
 
 /**
- * Whether the stored record's `record_hash` matches its fields, with the verdict of parsing the JSON fields (as
- * `scan` reads them) and hashing their canonical form: `"canonical"` when the spliced text matched (the stored
- * JSON texts are then canonical, see `storedRecordCanonicalJson`), `"parsed"` when only the full path matched
- * (older rows), `"mismatch"` when neither did.
+ * Whether a stored record's `record_hash` matches its fields: `"canonical"` when its joined text does (its stored
+ * JSON texts are then canonical, see `storedRecordCanonicalJson`), `"parsed"` when only parsing the JSON fields
+ * (as `scan` reads them) and hashing their canonical form does (older rows), `"mismatch"` when neither does.
  */
-export function checkStoredRecordHash(stored: StoredAuditRecord): "canonical" | "parsed" | "mismatch" {
+export type HashVerdict = "canonical" | "parsed" | "mismatch";
+
+/** The `HashVerdict` of a whole stored record. */
+export function checkStoredRecordHash(stored: StoredAuditRecord): HashVerdict {
   const spliced = storedRecordCanonicalJson(stored);
   if (spliced !== null && sha256Hex(spliced) === stored.record_hash) return "canonical";
   return sha256Hex(recordCanonicalJson(parseStoredRecord(stored))) === stored.record_hash ? "parsed" : "mismatch";
@@ -138,4 +159,40 @@ export function checkStoredRecordHash(stored: StoredAuditRecord): "canonical" | 
 /** Whether a stored record's `record_hash` matches its fields: `checkStoredRecordHash` is not `"mismatch"`. */
 export function storedRecordHashMatches(stored: StoredAuditRecord): boolean {
   return checkStoredRecordHash(stored) !== "mismatch";
+}
+
+/** What `checkScannedHashes` needs of each record of a page. */
+export type HashedScan = Pick<ScannedAuditRecord, "seq" | "record_hash" | "hashed_text">;
+
+/**
+ * The `HashVerdict` of each record of a page read with `hashed_text`: `"canonical"` when that text hashes to the
+ * record's `record_hash`. The others (older rows, edited ones, texts the storage would not join) are read again
+ * whole and checked by `checkStoredRecordHash`; `whole` holds each record so read, by `seq`, for callers that
+ * need more of it. A record gone by then is a mismatch.
+ */
+export async function checkScannedHashes(
+  store: AuditStore,
+  tenantId: string,
+  page: readonly HashedScan[],
+): Promise<{ verdicts: HashVerdict[]; whole: Map<number, StoredAuditRecord> }> {
+  const verdicts: HashVerdict[] = [];
+  const whole = new Map<number, StoredAuditRecord>();
+  for (const record of page) {
+    if (record.hashed_text !== null && sha256Hex(record.hashed_text) === record.record_hash) {
+      verdicts.push("canonical");
+      continue;
+    }
+    const [stored] = await scanStoredRecords(store, tenantId, {
+      afterSeq: record.seq - 1,
+      limit: 1,
+      fields: STORED_AUDIT_FIELDS,
+    });
+    if (stored?.seq !== record.seq) {
+      verdicts.push("mismatch");
+      continue;
+    }
+    whole.set(record.seq, stored);
+    verdicts.push(checkStoredRecordHash(stored));
+  }
+  return { verdicts, whole };
 }

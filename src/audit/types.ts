@@ -77,8 +77,19 @@ export interface StoredAuditRecord extends Omit<AuditRecord, "input" | "violatio
   violations: string;
 }
 
-/** The fields a `scanStored` read may be limited to. */
-export type StoredAuditField = keyof StoredAuditRecord;
+/**
+ * A stored record with `scanStored`'s one computed field, `hashed_text`: the text `record_hash` covers, joined from
+ * the stored columns as `storedRecordCanonicalJson` joins it, or `null` where that join would not be sound (the
+ * input text is not one JSON value, or a column holds a value of the wrong type). A storage may join it in the
+ * database; its text may then differ from `storedRecordCanonicalJson`'s only where neither hashes to the record's
+ * `record_hash` (vargate then reads the record whole and checks it the slow way).
+ */
+export interface ScannedAuditRecord extends StoredAuditRecord {
+  hashed_text: string | null;
+}
+
+/** The fields a `scanStored` read may be limited to: the stored columns, and `hashed_text`. */
+export type StoredAuditField = keyof ScannedAuditRecord;
 
 /** Every field of a `StoredAuditRecord`, in the order the databases hold them. */
 export const STORED_AUDIT_FIELDS = [...HASHED_FIELDS, "record_hash"] as const satisfies readonly StoredAuditField[];
@@ -93,6 +104,6 @@ export interface StoredAuditScan<Field extends StoredAuditField = StoredAuditFie
   sessionId?: string;
   /** Only records of this source. */
   source?: AuditSource;
-  /** Only these fields (and `seq`, always read). @default every field */
+  /** Only these fields (and `seq`, always read). @default every stored column (`STORED_AUDIT_FIELDS`) */
   fields?: readonly Field[];
 }

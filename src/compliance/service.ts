@@ -1,14 +1,21 @@
 import { createHash, type Hash } from "node:crypto";
 import { ChainWalk, canonicalFields, canonicalJson, canonicalShape, sha256Hex } from "../audit/chain.js";
 import {
-  checkStoredRecordHash,
-  joinStoredRecordText,
+  checkScannedHashes,
+  type HashVerdict,
   parseStoredJson,
   parseStoredRecord,
   scanStoredRecords,
   storedRecordCanonicalJson,
 } from "../audit/stored.js";
-import type { AuditRecord, ChainVerification, StoredAuditRecord } from "../audit/types.js";
+import {
+  type AuditRecord,
+  type ChainVerification,
+  type ScannedAuditRecord,
+  STORED_AUDIT_FIELDS,
+  type StoredAuditField,
+  type StoredAuditRecord,
+} from "../audit/types.js";
 import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
 import { createCheckpointOfVerifiedChain } from "../checkpoints/service.js";
 import { timestamp } from "../clock.js";
@@ -16,6 +23,7 @@ import type { GovernorContext } from "../context.js";
 import { isVargateError, VargateError } from "../errors.js";
 import { LeafHashes, MerkleTree } from "../merkle/index.js";
 import type { SessionRecord } from "../sessions/types.js";
+import type { AuditStore } from "../storage/port.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import {
   COMPLIANCE_EXPORT_FORMAT,
@@ -158,14 +166,14 @@ export class Compliance {
       canonical: new Set(),
     };
     let afterSeq = 0;
-    const collect = (record: StoredAuditRecord) => {
+    const collect = (record: ScanRecord, whole: StoredAuditRecord | undefined) => {
       afterSeq = record.seq;
       // A leaf per position; a gap in a broken chain leaves the tree unprovable, which the proofs then show.
       if (record.seq === scan.leaves.size + 1) scan.leaves.appendLeaf(record.record_hash);
       if (record.session_id !== sessionId) return;
       if (record.source === "control_plane") {
         if (record.method === "approve_action") {
-          const input = parseStoredJson(record.input) as { action_id?: unknown } | null;
+          const input = storedInput(record, whole) as { action_id?: unknown } | null;
           if (typeof input?.action_id === "string") scan.approvedActionIds.add(input.action_id);
         }
         return;
@@ -188,23 +196,23 @@ export class Compliance {
     };
     // Verified like `verifyChain`, a page at a time; a broken chain stops the verification, not the counting.
     const walk = new ChainWalk(tenantId);
-    const hashMatches = (record: StoredAuditRecord) => {
-      const verdict = checkStoredRecordHash(record);
-      if (verdict === "canonical" && record.session_id === sessionId) scan.canonical.add(record.seq);
-      return verdict !== "mismatch";
-    };
     let broken: ChainVerification | null = null;
     reading: while (afterSeq < head.seq) {
-      // The stored JSON texts, unparsed: a record written as canonical text hashes without parsing.
+      // The fields counted and the hashed text the storage joins (see `AuditLog.verify`).
       const page = await scanStoredRecords(storage.audit, tenantId, {
         afterSeq,
         limit: Math.min(SCAN_PAGE, head.seq - afterSeq),
+        fields: SCAN_FIELDS,
       });
       if (page.length === 0) break;
-      for (const record of page) {
+      const { verdicts, whole } = await checkScannedHashes(storage.audit, tenantId, page);
+      for (let i = 0; i < page.length; i++) {
+        const record = page[i] as ScanRecord;
         if (record.seq > head.seq) break reading;
-        collect(record);
-        broken ??= walk.nextChecked(record, hashMatches);
+        collect(record, whole.get(record.seq));
+        const verdict = verdicts[i] as HashVerdict;
+        broken ??= walk.nextChecked(record, () => verdict !== "mismatch");
+        if (verdict === "canonical" && record.session_id === sessionId) scan.canonical.add(record.seq);
       }
     }
     scan.verification = broken ?? walk.end(head);
@@ -331,19 +339,28 @@ export class Compliance {
     let first = true;
     let afterSeq = scan.firstSeq - 1;
     const last = scan.firstSeq === 0 ? 0 : scan.lastSeq;
+    const { audit } = this.#context.storage;
     while (afterSeq < last) {
-      // Only the session's records, with their JSON fields as stored text.
-      const page = await scanStoredRecords(this.#context.storage.audit, tenantId, {
+      // Only the session's records, as the text their hash covers.
+      const page = await scanStoredRecords(audit, tenantId, {
         afterSeq,
         limit: Math.min(SCAN_PAGE, last - afterSeq),
         sessionId,
+        fields: WRITE_FIELDS,
       });
       if (page.length === 0) break;
       for (const record of page) {
         afterSeq = record.seq;
         if (record.seq > last) break;
         if (record.session_id !== sessionId || record.source === "control_plane") continue;
-        const text = timelineItemJson(record, tree, scan.canonical.has(record.seq));
+        // A record the scan found canonical is written from its text without hashing it again (were it edited
+        // since, its item would no longer hash to the leaf its proof is for, and the export would not verify);
+        // any other is read whole and checked again.
+        const verified =
+          scan.canonical.has(record.seq) && record.hashed_text !== null
+            ? timelineItemOfText(record.hashed_text, record.seq, record.record_hash, tree)
+            : null;
+        const text = verified ?? timelineItemJson(await wholeRecord(audit, tenantId, record.seq), tree);
         const item = first ? text : `,${text}`;
         first = false;
         // Full chunks are handed on between items, so none splits a character.
@@ -436,33 +453,85 @@ export const TIMELINE_SHAPE = canonicalShape([
 ] satisfies (keyof ComplianceTimelineItem)[]);
 
 /**
- * The canonical JSON of a record's timeline item (`canonicalFields(timelineItem(record, tree), TIMELINE_SHAPE)`).
- *
- * When the record's spliced canonical text hashes to its `record_hash`, its stored JSON texts are canonical (see
- * `storedRecordCanonicalJson`), and the item is that text with its two extra members put in their sorted places:
- * `inclusion_proof` just before `input`, `record_hash` just before `requested_at`. The places are found by
- * searching for `,"input":` and, past the input text, `,"requested_at":`: the fields before `input` are JSON
- * tokens of strings or null, inside which a quote always follows a backslash, so the first `,"input":` is the
- * member, and the fields between `input` and `requested_at` are such tokens too. Otherwise (rows written before
- * vargate stored canonical text, or edited ones) the JSON fields are parsed and serialized canonically.
- *
- * `verified`: the export's scan already found this record's joined text canonical, so it is neither checked nor
- * hashed again. Were the record edited between the scan and this read, its item would no longer hash to the leaf
- * its proof is for, and the export would fail offline verification.
+ * The canonical JSON of a record's timeline item (`canonicalFields(timelineItem(record, tree), TIMELINE_SHAPE)`):
+ * from the record's joined text when that hashes to its `record_hash` (`timelineItemOfText`), else (rows written
+ * before vargate stored canonical text, or edited ones) with the JSON fields parsed and serialized canonically.
  */
-export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null, verified = false): string {
-  const spliced = verified ? joinStoredRecordText(stored) : storedRecordCanonicalJson(stored);
-  if (spliced !== null && (verified || sha256Hex(spliced) === stored.record_hash)) {
-    const atInput = spliced.indexOf(INPUT_MEMBER);
-    const atRequested = spliced.indexOf(REQUESTED_AT_MEMBER, atInput + INPUT_MEMBER.length + stored.input.length);
-    if (atInput > 0 && atRequested > 0) {
-      return `${spliced.slice(0, atInput)},"inclusion_proof":${proofJson(stored.seq, tree)}${spliced.slice(
-        atInput,
-        atRequested,
-      )},"record_hash":${JSON.stringify(stored.record_hash)}${spliced.slice(atRequested)}`;
-    }
-  }
-  return canonicalFields(timelineItem(parseStoredRecord(stored), tree), TIMELINE_SHAPE);
+export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | null): string {
+  const text = storedRecordCanonicalJson(stored);
+  const item =
+    text !== null && sha256Hex(text) === stored.record_hash
+      ? timelineItemOfText(text, stored.seq, stored.record_hash, tree)
+      : null;
+  return item ?? canonicalFields(timelineItem(parseStoredRecord(stored), tree), TIMELINE_SHAPE);
+}
+
+/**
+ * A record's timeline item from the canonical text its `record_hash` covers (the caller has checked that it
+ * does): that text with the item's two extra members put in their sorted places, `inclusion_proof` just before
+ * `input` and `record_hash` just before `requested_at`. `null` if the places are not found.
+ *
+ * The places are the first `,"input":` and the last `,"requested_at":`. In canonical JSON a quote inside a string
+ * always follows a backslash, so neither appears inside a string token. The fields before `input` are strings or
+ * null, so the first `,"input":` is the member; the fields after `requested_at` are strings, a number, null and
+ * the `violations` array of strings, in which a string is followed by `,` or `]`, never `:`, so the last
+ * `,"requested_at":` is the member.
+ */
+export function timelineItemOfText(
+  text: string,
+  seq: number,
+  recordHash: string,
+  tree: MerkleTree | null,
+): string | null {
+  const atInput = text.indexOf(INPUT_MEMBER);
+  const atRequested = text.lastIndexOf(REQUESTED_AT_MEMBER);
+  if (atInput <= 0 || atRequested <= atInput) return null;
+  return `${text.slice(0, atInput)},"inclusion_proof":${proofJson(seq, tree)}${text.slice(
+    atInput,
+    atRequested,
+  )},"record_hash":${JSON.stringify(recordHash)}${text.slice(atRequested)}`;
+}
+
+/** What the export's scan reads of each record. */
+const SCAN_FIELDS = [
+  "tenant_id",
+  "action_id",
+  "session_id",
+  "source",
+  "method",
+  "tool",
+  "decision",
+  "severity",
+  "policy_version",
+  "prev_hash",
+  "record_hash",
+  "hashed_text",
+] as const satisfies readonly StoredAuditField[];
+type ScanRecord = Pick<ScannedAuditRecord, (typeof SCAN_FIELDS)[number] | "seq">;
+
+/** What the export's second pass reads of each record of the session. */
+const WRITE_FIELDS = [
+  "session_id",
+  "source",
+  "record_hash",
+  "hashed_text",
+] as const satisfies readonly StoredAuditField[];
+
+/** A scanned record's stored input, parsed: from its text when that matched its hash, else from the whole record. */
+function storedInput(record: ScanRecord, whole: StoredAuditRecord | undefined): unknown {
+  if (whole) return parseStoredJson(whole.input);
+  return record.hashed_text === null ? null : (JSON.parse(record.hashed_text) as { input: unknown }).input;
+}
+
+/** One record, whole, for the slow path; a record gone since the scan fails the export. */
+async function wholeRecord(audit: AuditStore, tenantId: string, seq: number): Promise<StoredAuditRecord> {
+  const [stored] = await scanStoredRecords(audit, tenantId, {
+    afterSeq: seq - 1,
+    limit: 1,
+    fields: STORED_AUDIT_FIELDS,
+  });
+  if (stored?.seq !== seq) throw new VargateError("INTERNAL_ERROR", `Audit record ${seq} changed during the export`);
+  return stored;
 }
 
 const INPUT_MEMBER = ',"input":';

@@ -5,6 +5,7 @@ import type {
   AuditHead,
   AuditRecord,
   AuditSource,
+  ScannedAuditRecord,
   StoredAuditField,
   StoredAuditRecord,
   StoredAuditScan,
@@ -147,7 +148,7 @@ export interface AuditStore {
    * Like `scan`, for the read paths that need no parsed JSON: records with `seq > afterSeq` matching the optional
    * `sessionId` and `source` filters, ascending, at most `limit` of them, without `result` and with `input` and
    * `violations` as the JSON text stored (`StoredAuditRecord`); only `fields` (and `seq`) when given. Single read.
-   * Page with the last `seq`.
+   * Page with the last `seq`. The field `hashed_text` is computed, not stored: see `ScannedAuditRecord`.
    *
    * Optional: vargate reads a storage without it through `scan` (see `scanStoredRecords`). Implementations should
    * store the JSON fields as their RFC 8785 canonical text (`canonicalJson`), which lets verification hash a
@@ -156,7 +157,7 @@ export interface AuditStore {
   scanStored?<Field extends StoredAuditField = StoredAuditField>(
     tenantId: string,
     options: StoredAuditScan<Field>,
-  ): Promise<Pick<StoredAuditRecord, Field | "seq">[]>;
+  ): Promise<Pick<ScannedAuditRecord, Field | "seq">[]>;
   /** A session's records in chain order, at most `limit` (the earliest first). Single read. */
   listBySession(tenantId: string, sessionId: string, options: { limit: number }): Promise<AuditRecord[]>;
   /** One record by action id. Single read. */

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
 import { storedRecordCanonicalJson } from "../../src/audit/stored.js";
@@ -144,4 +145,38 @@ forEachTestDatabase("audit read path", (database) => {
       reason: "record_hash mismatch",
     });
   });
+
+  it.runIf(database.dialect === "sqlite")(
+    "reports a record broken whose text column SQLite holds as a BLOB that json_quote would render as the text",
+    async () => {
+      const tenantId = await newTenant();
+      const [record] = (await shared.test.storage.audit.append(tenantId, [
+        { ...sessionEntry("vs-0123456789abcdef", "agent-1", 1), tool: "transfer_funds" },
+      ])) as [AuditRecord];
+      // The JSONB encoding of the same string: json_quote() of it gives back '"transfer_funds"', so a join in
+      // SQL that did not check the column's type would hash to the sealed record; vargate reads a Buffer.
+      await sql`update vargate_audit_log set tool = jsonb(json_quote(tool)) where tenant_id = ${tenantId} and seq = ${record.seq}`.execute(
+        shared.test.db,
+      );
+      const { rows } = await sql<{
+        type: string;
+        quoted: string;
+      }>`select typeof(tool) as type, json_quote(tool) as quoted from vargate_audit_log where tenant_id = ${tenantId} and seq = ${record.seq}`.execute(
+        shared.test.db,
+      );
+      expect(rows).toEqual([{ type: "blob", quoted: '"transfer_funds"' }]);
+      const [scanned] =
+        (await shared.test.storage.audit.scanStored?.(tenantId, {
+          afterSeq: record.seq - 1,
+          limit: 1,
+          fields: ["hashed_text"],
+        })) ?? [];
+      expect(scanned?.hashed_text).toBeNull();
+      expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
+        valid: false,
+        failed_at_seq: record.seq,
+        reason: "record_hash mismatch",
+      });
+    },
+  );
 });

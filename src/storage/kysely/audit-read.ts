@@ -1,35 +1,46 @@
+import { sql } from "kysely";
+import { canonicalShape, HASHED_FIELDS } from "../../audit/chain.js";
+import { withHashedText } from "../../audit/stored.js";
 import {
+  type ScannedAuditRecord,
   STORED_AUDIT_FIELDS,
   type StoredAuditField,
   type StoredAuditRecord,
   type StoredAuditScan,
 } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
-import { VARGATE_TABLES as T } from "./schema.js";
+import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import type { Db } from "./transactions.js";
 
-const KNOWN_FIELDS: ReadonlySet<string> = new Set(STORED_AUDIT_FIELDS);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set<StoredAuditField>([...STORED_AUDIT_FIELDS, "hashed_text"]);
 
 /**
  * `audit.scanStored`: one page of a tenant's records with only the columns asked for, the JSON columns as their
  * stored text and no row mapping beyond numbers (pg returns int8 as a string). The session filter reads the
- * `(tenant_id, session_id, seq)` index.
+ * `(tenant_id, session_id, seq)` index. `hashed_text` is joined by SQLite itself (`SQLITE_HASHED_TEXT`), and on
+ * the other engines from the stored columns.
  */
 export async function scanStoredAudit<Field extends StoredAuditField>(
   db: Db,
+  dialect: KyselyDialectName,
   tenantId: string,
   options: StoredAuditScan<Field>,
-): Promise<Pick<StoredAuditRecord, Field | "seq">[]> {
+): Promise<Pick<ScannedAuditRecord, Field | "seq">[]> {
   const fields: readonly StoredAuditField[] = options.fields ?? STORED_AUDIT_FIELDS;
-  const columns: StoredAuditField[] = ["seq"];
+  const columns: Exclude<StoredAuditField, "hashed_text">[] = ["seq"];
+  let hashedText = false;
   for (const field of fields) {
     // Column names go into SQL: only the known ones, whatever a caller typed.
     if (!KNOWN_FIELDS.has(field)) throw new TypeError(`scanStored: unknown field ${String(field)}`);
-    if (field !== "seq" && !columns.includes(field)) columns.push(field);
+    if (field === "hashed_text") hashedText = true;
+    else if (field !== "seq" && !columns.includes(field)) columns.push(field);
   }
+  // Elsewhere the text is joined below, from every stored column.
+  const joinHere = hashedText && dialect !== "sqlite";
   let query = db
     .selectFrom(T.auditLog)
-    .select(columns)
+    .select(joinHere ? STORED_AUDIT_FIELDS : columns)
+    .$if(hashedText && !joinHere, (q) => q.select(SQLITE_HASHED_TEXT.as("hashed_text")))
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", options.afterSeq);
   if (options.sessionId !== undefined) query = query.where("session_id", "=", options.sessionId);
@@ -38,12 +49,50 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
     string,
     unknown
   >[];
-  const version = columns.includes("policy_version");
+  const version = joinHere || columns.includes("policy_version");
   for (const row of rows) {
     if (typeof row.seq !== "number") row.seq = toNumber(row.seq as string | bigint);
     if (version && row.policy_version !== null && typeof row.policy_version !== "number") {
       row.policy_version = toNumber(row.policy_version as string | bigint);
     }
   }
-  return rows as unknown as Pick<StoredAuditRecord, Field | "seq">[];
+  if (!joinHere) return rows as unknown as Pick<ScannedAuditRecord, Field | "seq">[];
+  // Joined from every column, then only the fields asked for.
+  return rows.map((row) => {
+    const whole = withHashedText(row as unknown as StoredAuditRecord);
+    const picked: Record<string, unknown> = { hashed_text: whole.hashed_text };
+    for (const column of columns) picked[column] = whole[column];
+    return picked as Pick<ScannedAuditRecord, Field | "seq">;
+  });
+}
+
+/**
+ * `hashed_text` joined by SQLite, as `storedRecordCanonicalJson` joins it: keys in RFC 8785 order, text columns
+ * as JSON strings (`json_quote` escapes exactly as `JSON.stringify` does; a test compares them on every kind of
+ * character), integers as they are, `input` and `violations` spliced in. Each value's type is checked first, so
+ * that only the types vargate writes are joined: `json_quote` would write a BLOB as `null` and a REAL in its own
+ * format. Anything else makes the whole text NULL (`||` with NULL is NULL), and so does an input text that is not
+ * one JSON value (`json_valid`, strict RFC 8259), which is what makes a match sound (see
+ * `storedRecordCanonicalJson`). Joining in the database saves building a row object per record.
+ */
+const SQLITE_HASHED_TEXT = sql<string | null>`${sql.raw(
+  canonicalShape(HASHED_FIELDS)
+    .keys.map((field, i) => `'${i === 0 ? "{" : ","}${JSON.stringify(field)}:' || ${sqliteToken(field)}`)
+    .join(" || "),
+)} || '}'`;
+
+function sqliteToken(field: string): string {
+  const column = `"${field}"`;
+  switch (field) {
+    case "input":
+      return `(case when typeof(${column}) = 'text' and json_valid(${column}) then ${column} end)`;
+    case "violations":
+      return `(case when typeof(${column}) = 'text' then ${column} end)`;
+    case "seq":
+      return `(case when typeof(${column}) = 'integer' then ${column} end)`;
+    case "policy_version":
+      return `(case typeof(${column}) when 'integer' then ${column} when 'null' then 'null' end)`;
+    default:
+      return `(case typeof(${column}) when 'text' then json_quote(${column}) when 'null' then 'null' end)`;
+  }
 }

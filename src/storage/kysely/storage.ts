@@ -341,7 +341,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       scanStored(tenantId, options) {
-        return runner.run("audit.scanStored", (db) => scanStoredAudit(db, tenantId, options));
+        return runner.run("audit.scanStored", (db) => scanStoredAudit(db, dialect, tenantId, options));
       },
       listBySession(tenantId, sessionId, { limit }) {
         return runner.run("audit.listBySession", async (db) => {

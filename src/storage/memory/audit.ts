@@ -1,5 +1,6 @@
-import { canonicalJson, GENESIS_HASH } from "../../audit/chain.js";
-import { type AuditRecord, STORED_AUDIT_FIELDS, type StoredAuditRecord } from "../../audit/types.js";
+import { GENESIS_HASH } from "../../audit/chain.js";
+import { storedRecordOf, withHashedText } from "../../audit/stored.js";
+import { type AuditRecord, STORED_AUDIT_FIELDS, type ScannedAuditRecord } from "../../audit/types.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import type { AuditStore } from "../port.js";
 import type { MemoryState } from "./state.js";
@@ -33,11 +34,10 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         if (source !== undefined && record.source !== source) continue;
         // The JSON fields as the databases store them, canonical JSON text; every other field is a string, a
         // number or null, so nothing is shared with the stored record.
+        const whole = withHashedText(storedRecordOf(record));
         const stored: Record<string, unknown> = { seq: record.seq };
-        for (const field of fields) {
-          stored[field] = field === "input" || field === "violations" ? canonicalJson(record[field]) : record[field];
-        }
-        out.push(stored as Pick<StoredAuditRecord, (typeof fields)[number] | "seq">);
+        for (const field of fields) stored[field] = whole[field];
+        out.push(stored as Pick<ScannedAuditRecord, (typeof fields)[number] | "seq">);
       }
       return out;
     },

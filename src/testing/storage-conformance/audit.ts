@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, GENESIS_HASH, recordCanonicalJson, sealAuditRecords } from "../../audit/chain.js";
+import { canonicalJson, GENESIS_HASH, recordCanonicalJson, sealAuditRecords, sha256Hex } from "../../audit/chain.js";
 import { storedRecordCanonicalJson } from "../../audit/stored.js";
 import type { StoredAuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
@@ -101,9 +101,26 @@ export function describeAuditChain(ctx: SuiteContext): void {
           fields: ["tool", "input", "policy_version"],
         }),
       ).toEqual([{ seq: 4, tool: stored[3]?.tool, input: '{"n":1e-7}', policy_version: null }]);
-      expect(await scanStored(id, { afterSeq: 6, limit: 10 })).toEqual([]);
+      // hashed_text: the text record_hash covers, joined by the storage (in the database, or in JavaScript), with
+      // every character a JSON string may need escaped in the text columns (but NUL, which PostgreSQL text refuses).
+      const escaped = `${UNICODE} "quoted" back\\slash /${Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join("")}\u007f`;
+      stored.push(
+        ...(await storage.audit.append(id, [
+          entry({ tool: escaped, actor: escaped, method: escaped, session_id: escaped, agent_id: escaped }),
+        ])),
+      );
+      const hashed = await scanStored(id, { afterSeq: 0, limit: 10, fields: ["record_hash", "hashed_text"] });
+      expect(hashed).toEqual(
+        stored.map((record) => ({
+          seq: record.seq,
+          record_hash: record.record_hash,
+          hashed_text: recordCanonicalJson(record),
+        })),
+      );
+      for (const record of hashed) expect(sha256Hex(record.hashed_text as string)).toBe(record.record_hash);
+      expect(await scanStored(id, { afterSeq: 7, limit: 10 })).toEqual([]);
       expect(await scanStored(uid("t"), { afterSeq: 0, limit: 10 })).toEqual([]);
-      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 6 });
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 7 });
     });
 
     it("lists a session's records in chain order, at most limit, within the tenant", async () => {
