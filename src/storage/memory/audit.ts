@@ -1,6 +1,6 @@
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { storedRecordOf, withHashedText } from "../../audit/stored.js";
-import { type AuditRecord, STORED_AUDIT_FIELDS, type ScannedAuditRecord } from "../../audit/types.js";
+import { type AuditRecord, type ScannedAuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import type { AuditStore } from "../port.js";
 import type { MemoryState } from "./state.js";
