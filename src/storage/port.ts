@@ -7,7 +7,6 @@ import type {
   AuditSource,
   ScannedAuditRecord,
   StoredAuditField,
-  StoredAuditRecord,
   StoredAuditScan,
 } from "../audit/types.js";
 import type { CheckpointRecord } from "../checkpoints/types.js";
