@@ -20,14 +20,20 @@ export {
   verifyChain,
 } from "./audit/chain.js";
 export type { AuditLog } from "./audit/service.js";
-export type {
-  AuditDecision,
-  AuditEntry,
-  AuditHead,
-  AuditRecord,
-  AuditSource,
-  ChainVerification,
-  Severity,
+export { withHashedText } from "./audit/stored.js";
+export {
+  type AuditDecision,
+  type AuditEntry,
+  type AuditHead,
+  type AuditRecord,
+  type AuditSource,
+  type ChainVerification,
+  type ScannedAuditRecord,
+  type Severity,
+  STORED_AUDIT_FIELDS,
+  type StoredAuditField,
+  type StoredAuditRecord,
+  type StoredAuditScan,
 } from "./audit/types.js";
 export type { AuthOptions, Identity, JwtOptions } from "./auth/authenticate.js";
 export {

@@ -70,7 +70,10 @@ export function storedRecordOf(record: AuditRecord): StoredAuditRecord {
   return { ...rest, input: canonicalJson(record.input), violations: canonicalJson(record.violations) };
 }
 
-/** `stored` with its `hashed_text` joined in JavaScript, for storages that do not join it in the database. */
+/**
+ * `stored` with its `hashed_text` joined in JavaScript: for a storage of your own whose `scanStored` is asked for
+ * `hashed_text` (read every stored column, then join it with this).
+ */
 export function withHashedText(stored: StoredAuditRecord): ScannedAuditRecord {
   return { ...stored, hashed_text: storedRecordCanonicalJson(stored) };
 }
@@ -178,7 +181,8 @@ export async function checkScannedHashes(
   const verdicts: HashVerdict[] = [];
   const whole = new Map<number, StoredAuditRecord>();
   for (const record of page) {
-    if (record.hashed_text !== null && sha256Hex(record.hashed_text) === record.record_hash) {
+    // Not a string: not joined (or a storage of your own that leaves the field out).
+    if (typeof record.hashed_text === "string" && sha256Hex(record.hashed_text) === record.record_hash) {
       verdicts.push("canonical");
       continue;
     }
