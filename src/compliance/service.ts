@@ -356,11 +356,11 @@ export class Compliance {
         // A record the scan found canonical is written from its text without hashing it again (were it edited
         // since, its item would no longer hash to the leaf its proof is for, and the export would not verify);
         // any other is read whole and checked again.
-        const verified =
+        const fromText =
           scan.canonical.has(record.seq) && record.hashed_text !== null
             ? timelineItemOfText(record.hashed_text, record.seq, record.record_hash, tree)
             : null;
-        const text = verified ?? timelineItemJson(await wholeRecord(audit, tenantId, record.seq), tree);
+        const text = fromText ?? timelineItemJson(await wholeRecord(audit, tenantId, record.seq), tree);
         const item = first ? text : `,${text}`;
         first = false;
         // Full chunks are handed on between items, so none splits a character.
@@ -517,10 +517,14 @@ const WRITE_FIELDS = [
   "hashed_text",
 ] as const satisfies readonly StoredAuditField[];
 
-/** A scanned record's stored input, parsed: from its text when that matched its hash, else from the whole record. */
+/**
+ * A scanned record's stored input, parsed: from the whole record when the scan read it again, else from its hashed
+ * text (which matched its hash, unless the record has since gone).
+ */
 function storedInput(record: ScanRecord, whole: StoredAuditRecord | undefined): unknown {
   if (whole) return parseStoredJson(whole.input);
-  return record.hashed_text === null ? null : (JSON.parse(record.hashed_text) as { input: unknown }).input;
+  const text = record.hashed_text === null ? null : parseStoredJson(record.hashed_text);
+  return typeof text === "object" && text !== null && !Array.isArray(text) ? text.input : null;
 }
 
 /** One record, whole, for the slow path; a record gone since the scan fails the export. */

@@ -1,11 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { expect, it } from "vitest";
-import { recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
+import * as z from "zod";
+import { canonicalJson, recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
 import { storedRecordCanonicalJson } from "../../src/audit/stored.js";
 import type { AuditEntry, AuditRecord, StoredAuditRecord } from "../../src/audit/types.js";
 import { verifyComplianceExport } from "../../src/compliance/verify.js";
+import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
+import { defineTool } from "../../src/tools/define.js";
 import { sessionEntry, storeSession } from "../compliance/helpers.js";
 import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
 
@@ -179,4 +182,48 @@ forEachTestDatabase("audit read path", (database) => {
       });
     },
   );
+
+  it("counts a credentialed call approved in the session as brokered, from canonical rows and from rewritten ones", async () => {
+    const tenantId = await newTenant();
+    const sessionId = `vs-${randomBytes(8).toString("hex")}`;
+    const agentId = await storeSession(shared.governor, tenantId, sessionId);
+    const governor = new VargateGovernor({
+      storage: shared.test.storage,
+      tools: [
+        defineTool({
+          name: "crm_lookup",
+          description: "Look a customer up",
+          inputSchema: z.object({}),
+          credentials: ["crm"],
+          execute: async () => ({}),
+        }),
+      ],
+    });
+    const call = (i: number, decision: "allow" | "requires_human") => ({
+      ...sessionEntry(sessionId, agentId, i * 10),
+      tool: "crm_lookup",
+      decision,
+    });
+    const pending = call(2, "requires_human");
+    const approval: AuditEntry = {
+      ...sessionEntry(sessionId, agentId, 3),
+      source: "control_plane",
+      method: "approve_action",
+      tool: "control_plane",
+      decision: "allow",
+      event_id: null,
+      input: { action_id: pending.action_id, note: "fine" },
+    };
+    const appended = await shared.test.storage.audit.append(tenantId, [call(1, "allow"), pending, approval]);
+    const brokered = async () =>
+      (await governor.compliance.export(tenantId, sessionId)).agcs_controls["AG-1.9"] ?? "not brokered";
+    expect(await brokered()).toContain("2 governed calls (crm_lookup)");
+    // The approval's input as older versions wrote it: read whole and parsed, to the same count.
+    const last = appended.at(-1) as AuditRecord;
+    await row(tenantId, last.seq)
+      .set({ input: JSON.stringify({ note: "fine", action_id: pending.action_id }) })
+      .execute();
+    expect((await storedRecord(tenantId, last.seq)).input).not.toBe(canonicalJson(last.input));
+    expect(await brokered()).toContain("2 governed calls (crm_lookup)");
+  });
 });
