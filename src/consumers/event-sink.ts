@@ -33,6 +33,13 @@ export interface EventSinkDeps {
   onAnomalyThreshold(session: SessionRecord, reason: string): Promise<void>;
 }
 
+/** Observed tool uses waiting for one `appendEvents`, and the results already seen for them, by event id. */
+interface PendingUses {
+  list: { entry: AuditEntry; event: UpstreamEvent }[];
+  ids: Set<string>;
+  results: Map<string, JsonValue>;
+}
+
 /**
  * Turns one session's upstream events into governance: observed records (with anomaly findings), approvals for
  * built-in tools held under `always_ask`, a check that every call of the governor's own MCP tools has a governed
@@ -64,7 +71,7 @@ export class SessionEventSink {
     const { clock } = this.#deps.context;
     const tenantId = this.#session.tenant_id;
     // Observed tool uses waiting for one appendEvents, and results waiting for their records to be stored.
-    const uses: { entry: AuditEntry; event: UpstreamEvent }[] = [];
+    const uses: PendingUses = { list: [], ids: new Set(), results: new Map() };
     const results: { toolUseEventId: string; result: JsonValue }[] = [];
     const batched = new Set<string>();
     let policy: Awaited<ReturnType<TenantPolicies["active"]>> | undefined;
@@ -101,7 +108,8 @@ export class SessionEventSink {
             severity: maxHitSeverity(hits),
             violations: hits.map((hit) => hit.rule),
           };
-          uses.push({ entry, event });
+          uses.list.push({ entry, event });
+          uses.ids.add(event.id);
           // A finding may interrupt the session: nothing after it may be recorded before the score is raised.
           if (hits.length > 0) {
             const stored = await this.#flush(uses, results);
@@ -112,7 +120,12 @@ export class SessionEventSink {
           break;
         }
         case "tool_result":
-          results.push({ toolUseEventId: meaning.toolUseEventId, result: meaning.result });
+          // The result of a use not yet stored is stored with it: one insert instead of an insert and an update.
+          if (uses.ids.has(meaning.toolUseEventId)) {
+            uses.results.set(meaning.toolUseEventId, meaning.result);
+          } else {
+            results.push({ toolUseEventId: meaning.toolUseEventId, result: meaning.result });
+          }
           break;
         case "session_ended":
           await this.#flush(uses, results);
@@ -130,26 +143,30 @@ export class SessionEventSink {
    * Appends the waiting observed records in one transaction, opens approvals for the newly stored ones held under
    * `always_ask`, then joins the waiting results. Returns the event ids stored now (a re-read stores nothing).
    */
-  async #flush(
-    uses: { entry: AuditEntry; event: UpstreamEvent }[],
-    results: { toolUseEventId: string; result: JsonValue }[],
-  ): Promise<Set<string>> {
+  async #flush(uses: PendingUses, results: { toolUseEventId: string; result: JsonValue }[]): Promise<Set<string>> {
     const { storage } = this.#deps.context;
     const tenantId = this.#session.tenant_id;
     const stored = new Set<string>();
-    if (uses.length > 0) {
+    if (uses.list.length > 0) {
       const records = await storage.audit.appendEvents(
         tenantId,
-        uses.map((use) => use.entry),
+        uses.list.map((use) => use.entry),
+        uses.results,
       );
       for (const record of records) if (record.event_id) stored.add(record.event_id);
       // Only the first reading of an event acts on it; a re-read after a reconnect is a no-op.
-      for (const { entry, event } of uses) {
+      for (const { entry, event } of uses.list) {
         if (event.type === "agent.tool_use" && event.evaluated_permission === "ask" && stored.has(event.id)) {
           await storage.approvals.create(this.#builtinApproval(entry, event), null);
         }
       }
-      uses.length = 0;
+      // Results of uses stored before (a re-read) still go to their records.
+      for (const [toolUseEventId, result] of uses.results) {
+        if (!stored.has(toolUseEventId)) results.push({ toolUseEventId, result });
+      }
+      uses.list.length = 0;
+      uses.ids.clear();
+      uses.results.clear();
     }
     // At once, so that the storage can commit them together rather than one commit each.
     await Promise.all(

@@ -165,8 +165,17 @@ export interface AuditStore {
    * Like `append`, but first drops entries whose `(session_id, event_id)` is already stored for the tenant, so
    * re-reading upstream history is a no-op. The check and the append happen under the same head lock, so of two
    * racing appends of one event exactly one stores it. Returns only the records stored by this call.
+   *
+   * `results`: results already known, by event id (of the entries of this call: a stream's batch is one
+   * session's), stored with the records they belong to (outside the record hash, as `setResult` would set them)
+   * instead of by a later update. A result whose event this call does not store (it was stored before) is not
+   * written: set it with `setResult`.
    */
-  appendEvents(tenantId: string, entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  appendEvents(
+    tenantId: string,
+    entries: readonly AuditEntry[],
+    results?: ReadonlyMap<string, JsonValue>,
+  ): Promise<AuditRecord[]>;
   /**
    * Sets the result of the record derived from `(sessionId, eventId)`. The result lies outside the record hash
    * (see docs), so this never touches the chain. Single statement. Returns whether a record matched.

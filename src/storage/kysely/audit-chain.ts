@@ -1,6 +1,7 @@
 import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
 import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
+import type { JsonValue } from "../../json.js";
 import { isUniqueViolation } from "./dialects.js";
 import { precompiled } from "./precompiled.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
@@ -15,8 +16,11 @@ const SMALL_BATCH = 32;
 
 /** Appends to a tenant's chain inside the transaction whose head lock it holds. */
 export interface LockedChain {
-  /** Seals `entries` after the current head, inserts them and moves the head. Fails whole on a duplicate. */
-  append(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  /**
+   * Seals `entries` after the current head, inserts them and moves the head. Fails whole on a duplicate.
+   * `results` (by event id) are stored with their records, outside the hash.
+   */
+  append(entries: readonly AuditEntry[], results?: ReadonlyMap<string, JsonValue>): Promise<AuditRecord[]>;
 }
 
 /** Runs `fn` as an audited mutation: one write transaction that has locked the tenant's chain head first. */
@@ -41,7 +45,7 @@ export async function lockChain(
 ): Promise<LockedChain> {
   let head = await lockHead(trx, dialect, name, tenantId);
   return {
-    async append(entries) {
+    async append(entries, results) {
       if (entries.length === 0) return [];
       const seen = new Set<string>();
       for (const entry of entries) {
@@ -51,6 +55,12 @@ export async function lockChain(
         seen.add(entry.action_id);
       }
       const sealed = sealAuditRecords(tenantId, head, entries.map(storableEntry));
+      if (results && results.size > 0) {
+        for (const record of sealed.records) {
+          const result = record.event_id === null ? undefined : results.get(record.event_id);
+          if (result !== undefined) record.result = result;
+        }
+      }
       // The policy counters' running counts, in the same transaction: exactly the log's counts.
       const counts = countRows(sealed.records);
       const moveHead = (db: Pick<Db, "updateTable">) =>

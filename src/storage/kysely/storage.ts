@@ -367,13 +367,13 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return row ? auditFromRow(row) : null;
         });
       },
-      appendEvents(tenantId, entries) {
+      appendEvents(tenantId, entries, results) {
         if (entries.length === 0) return runner.run("audit.appendEvents", async () => []);
         return audited("audit.appendEvents", tenantId, async (trx, chain) => {
           const fresh = await withoutStoredEvents(trx, tenantId, entries);
           // Every event already stored: roll back, so not even a new chain head is left behind.
           if (fresh.length === 0) throw new Rollback([]);
-          return chain.append(fresh);
+          return chain.append(fresh, results);
         });
       },
       setResult(tenantId, sessionId, eventId, result) {

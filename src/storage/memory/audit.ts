@@ -51,7 +51,7 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
       const records = chains.get(tenantId)?.records ?? [];
       return structuredClone(records.find((record) => record.action_id === actionId) ?? null);
     },
-    async appendEvents(tenantId, entries) {
+    async appendEvents(tenantId, entries, results) {
       open();
       const stored = new Set(
         (chains.get(tenantId)?.records ?? [])
@@ -65,7 +65,13 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         stored.add(key);
         return true;
       });
-      return structuredClone(appendNow(tenantId, fresh));
+      const appended = appendNow(tenantId, fresh);
+      for (const record of appended) {
+        const result = record.event_id === null ? undefined : results?.get(record.event_id);
+        // A JSON null result reads back as unset, as from the databases.
+        if (result !== undefined) record.result = structuredClone(result);
+      }
+      return structuredClone(appended);
     },
     async setResult(tenantId, sessionId, eventId, result) {
       open();

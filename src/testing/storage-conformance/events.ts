@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { sealAuditRecords } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
+import type { JsonValue } from "../../json.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import { entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
 
@@ -78,6 +80,38 @@ export function describeAuditEvents(ctx: SuiteContext): void {
       // Another tenant's events are its own.
       expect(await storage.audit.appendEvents(uid("t"), [observed(s1, "sevt_1")])).toHaveLength(1);
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 9 });
+    });
+
+    it("appendEvents stores results it is given with their records, outside the hash, and only with new ones", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const session = uid("vs");
+      const [before] = await storage.audit.appendEvents(id, [observed(session, "sevt_old")]);
+      const results = new Map<string, JsonValue>([
+        ["sevt_1", { stdout: UNICODE, code: 0 }],
+        ["sevt_old", "not written: stored before"],
+        ["sevt_elsewhere", "no such entry"],
+        ["sevt_null", null],
+      ]);
+      const batch = [
+        observed(session, "sevt_old"),
+        observed(session, "sevt_1"),
+        observed(session, "sevt_2"),
+        observed(session, "sevt_null"),
+      ];
+      const stored = await storage.audit.appendEvents(id, batch, results);
+      expect(stored.map((record) => [record.event_id, record.result])).toEqual([
+        ["sevt_1", { stdout: UNICODE, code: 0 }],
+        ["sevt_2", null],
+        ["sevt_null", null],
+      ]);
+      expect(await records(storage, id)).toEqual([{ ...before, result: null }, ...stored]);
+      // The hash is the one the same entries get without results.
+      const [plain] = sealAuditRecords(id, { seq: 1, hash: before?.record_hash as string }, [
+        batch[1] as AuditEntry,
+      ]).records;
+      expect(stored[0]?.record_hash).toBe(plain?.record_hash);
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
     });
 
     it("append refuses, whole, an event its session already has", async () => {
