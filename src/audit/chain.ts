@@ -214,7 +214,7 @@ export class ChainWalk {
 
   /**
    * `next` for a record in any form: `hashMatches` tells whether its `record_hash` matches its fields (called only
-   * when the record is in its place), e.g. `storedRecordHashMatches` for a `StoredAuditRecord`.
+   * when the record is in its place), e.g. from `checkScannedHashes`' verdicts.
    */
   nextChecked<Link extends ChainLink>(record: Link, hashMatches: (record: Link) => boolean): ChainVerification | null {
     this.#count += 1;

@@ -119,11 +119,8 @@ export function storedRecordCanonicalJson(stored: StoredAuditRecord): string | n
   return joinStoredRecordText(stored);
 }
 
-/**
- * `storedRecordCanonicalJson` without its check that the input text is one JSON value: only for a record whose
- * joined text has already been found canonical (its hash matched after that check), and read again unchanged.
- */
-export function joinStoredRecordText(stored: StoredAuditRecord): string | null {
+/** The join of `storedRecordCanonicalJson`, after its check that the input text is one JSON value. */
+function joinStoredRecordText(stored: StoredAuditRecord): string | null {
   const input = stored.input;
   if (typeof input !== "string" || typeof stored.violations !== "string") return null;
   try {
@@ -157,11 +154,6 @@ export function checkStoredRecordHash(stored: StoredAuditRecord): HashVerdict {
   const spliced = storedRecordCanonicalJson(stored);
   if (spliced !== null && sha256Hex(spliced) === stored.record_hash) return "canonical";
   return sha256Hex(recordCanonicalJson(parseStoredRecord(stored))) === stored.record_hash ? "parsed" : "mismatch";
-}
-
-/** Whether a stored record's `record_hash` matches its fields: `checkStoredRecordHash` is not `"mismatch"`. */
-export function storedRecordHashMatches(stored: StoredAuditRecord): boolean {
-  return checkStoredRecordHash(stored) !== "mismatch";
 }
 
 /** What `checkScannedHashes` needs of each record of a page. */
