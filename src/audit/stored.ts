@@ -160,35 +160,54 @@ export function checkStoredRecordHash(stored: StoredAuditRecord): HashVerdict {
 export type HashedScan = Pick<ScannedAuditRecord, "seq" | "record_hash" | "hashed_text">;
 
 /**
- * The `HashVerdict` of each record of a page read with `hashed_text`: `"canonical"` when that text hashes to the
- * record's `record_hash`. The others (older rows, edited ones, texts the storage would not join) are read again
- * whole and checked by `checkStoredRecordHash`; `whole` holds each record so read, by `seq`, for callers that
- * need more of it. A record gone by then is a mismatch.
+ * The whole stored records of the entries of `page` (ascending, as read with `filter`) for which `wanted` holds, in
+ * one read: from the first wanted to the last, with the page's filter, so exactly those records come back. A record
+ * gone since the page was read is missing from the map.
+ */
+export async function readWholeRecords(
+  store: AuditStore,
+  tenantId: string,
+  page: readonly { seq: number }[],
+  wanted: (index: number) => boolean,
+  filter: Pick<StoredAuditScan, "sessionId" | "source"> = {},
+): Promise<Map<number, StoredAuditRecord>> {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < page.length; i++) {
+    if (!wanted(i)) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  if (first < 0) return new Map();
+  const records = await scanStoredRecords(store, tenantId, {
+    ...filter,
+    afterSeq: (page[first] as { seq: number }).seq - 1,
+    limit: last - first + 1,
+    fields: STORED_AUDIT_FIELDS,
+  });
+  return new Map(records.map((record) => [record.seq, record]));
+}
+
+/**
+ * The `HashVerdict` of each record of a page read with `hashed_text` and no filter: `"canonical"` when that text
+ * hashes to the record's `record_hash`. The others (older rows, edited ones, texts the storage would not join) are
+ * read again whole, in one read, and checked by `checkStoredRecordHash`; `whole` holds them by `seq`, for callers
+ * that need more of them. A record gone by then is a mismatch.
  */
 export async function checkScannedHashes(
   store: AuditStore,
   tenantId: string,
   page: readonly HashedScan[],
 ): Promise<{ verdicts: HashVerdict[]; whole: Map<number, StoredAuditRecord> }> {
-  const verdicts: HashVerdict[] = [];
-  const whole = new Map<number, StoredAuditRecord>();
-  for (const record of page) {
-    // Not a string: not joined (or a storage of your own that leaves the field out).
-    if (typeof record.hashed_text === "string" && sha256Hex(record.hashed_text) === record.record_hash) {
-      verdicts.push("canonical");
-      continue;
-    }
-    const [stored] = await scanStoredRecords(store, tenantId, {
-      afterSeq: record.seq - 1,
-      limit: 1,
-      fields: STORED_AUDIT_FIELDS,
-    });
-    if (stored?.seq !== record.seq) {
-      verdicts.push("mismatch");
-      continue;
-    }
-    whole.set(record.seq, stored);
-    verdicts.push(checkStoredRecordHash(stored));
-  }
+  // Not a string: not joined (or a storage of your own that leaves the field out).
+  const joined = page.map(
+    (record) => typeof record.hashed_text === "string" && sha256Hex(record.hashed_text) === record.record_hash,
+  );
+  const whole = await readWholeRecords(store, tenantId, page, (i) => !joined[i]);
+  const verdicts = page.map((record, i): HashVerdict => {
+    if (joined[i]) return "canonical";
+    const stored = whole.get(record.seq);
+    return stored ? checkStoredRecordHash(stored) : "mismatch";
+  });
   return { verdicts, whole };
 }

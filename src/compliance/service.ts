@@ -5,16 +5,16 @@ import {
   type HashVerdict,
   parseStoredJson,
   parseStoredRecord,
+  readWholeRecords,
   scanStoredRecords,
   storedRecordCanonicalJson,
 } from "../audit/stored.js";
-import {
-  type AuditRecord,
-  type ChainVerification,
-  type ScannedAuditRecord,
-  STORED_AUDIT_FIELDS,
-  type StoredAuditField,
-  type StoredAuditRecord,
+import type {
+  AuditRecord,
+  ChainVerification,
+  ScannedAuditRecord,
+  StoredAuditField,
+  StoredAuditRecord,
 } from "../audit/types.js";
 import type { CheckpointRecord, Checkpoints } from "../checkpoints/index.js";
 import { createCheckpointOfVerifiedChain } from "../checkpoints/service.js";
@@ -23,7 +23,6 @@ import type { GovernorContext } from "../context.js";
 import { isVargateError, VargateError } from "../errors.js";
 import { LeafHashes, MerkleTree } from "../merkle/index.js";
 import type { SessionRecord } from "../sessions/types.js";
-import type { AuditStore } from "../storage/port.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import {
   COMPLIANCE_EXPORT_FORMAT,
@@ -349,18 +348,21 @@ export class Compliance {
         fields: WRITE_FIELDS,
       });
       if (page.length === 0) break;
-      for (const record of page) {
+      // A record the scan found canonical is written from its text without hashing it again (were it edited
+      // since, its item would no longer hash to the leaf its proof is for, and the export would not verify); the
+      // others are read whole, in one read per page, and checked again.
+      const fromText = page.map((record) =>
+        scan.canonical.has(record.seq) && record.hashed_text !== null
+          ? timelineItemOfText(record.hashed_text, record.seq, record.record_hash, tree)
+          : null,
+      );
+      const whole = await readWholeRecords(audit, tenantId, page, (i) => fromText[i] === null, { sessionId });
+      for (let i = 0; i < page.length; i++) {
+        const record = page[i] as (typeof page)[number];
         afterSeq = record.seq;
         if (record.seq > last) break;
         if (record.session_id !== sessionId || record.source === "control_plane") continue;
-        // A record the scan found canonical is written from its text without hashing it again (were it edited
-        // since, its item would no longer hash to the leaf its proof is for, and the export would not verify);
-        // any other is read whole and checked again.
-        const fromText =
-          scan.canonical.has(record.seq) && record.hashed_text !== null
-            ? timelineItemOfText(record.hashed_text, record.seq, record.record_hash, tree)
-            : null;
-        const text = fromText ?? timelineItemJson(await wholeRecord(audit, tenantId, record.seq), tree);
+        const text = fromText[i] ?? timelineItemJson(wholeRecord(whole, record.seq), tree);
         const item = first ? text : `,${text}`;
         first = false;
         // Full chunks are handed on between items, so none splits a character.
@@ -527,14 +529,10 @@ function storedInput(record: ScanRecord, whole: StoredAuditRecord | undefined): 
   return typeof text === "object" && text !== null && !Array.isArray(text) ? text.input : null;
 }
 
-/** One record, whole, for the slow path; a record gone since the scan fails the export. */
-async function wholeRecord(audit: AuditStore, tenantId: string, seq: number): Promise<StoredAuditRecord> {
-  const [stored] = await scanStoredRecords(audit, tenantId, {
-    afterSeq: seq - 1,
-    limit: 1,
-    fields: STORED_AUDIT_FIELDS,
-  });
-  if (stored?.seq !== seq) throw new VargateError("INTERNAL_ERROR", `Audit record ${seq} changed during the export`);
+/** A record read whole for the slow path; one gone since the scan fails the export. */
+function wholeRecord(whole: ReadonlyMap<number, StoredAuditRecord>, seq: number): StoredAuditRecord {
+  const stored = whole.get(seq);
+  if (!stored) throw new VargateError("INTERNAL_ERROR", `Audit record ${seq} changed during the export`);
   return stored;
 }
 

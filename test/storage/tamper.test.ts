@@ -59,6 +59,8 @@ forEachTestDatabase("tamper detection", (database) => {
   }
 
   const log = () => shared.test.db.updateTable("vargate_audit_log");
+  const deleteRecord = (tenantId: string, seq: number) =>
+    shared.test.db.deleteFrom("vargate_audit_log").where("tenant_id", "=", tenantId).where("seq", "=", seq).execute();
 
   it("covers every hashed column", () => {
     expect(Object.keys(FORGED).sort()).toEqual(
@@ -158,11 +160,7 @@ forEachTestDatabase("tamper detection", (database) => {
 
   it("detects a deleted tail record through the head", async () => {
     const { tenantId } = await chain();
-    await shared.test.db
-      .deleteFrom("vargate_audit_log")
-      .where("tenant_id", "=", tenantId)
-      .where("seq", "=", 5)
-      .execute();
+    await deleteRecord(tenantId, 5);
     const result = await shared.governor.audit.verify(tenantId);
     expect(result).toMatchObject({ valid: false, failed_at_seq: 5, record_count: 4 });
     expect(result.reason).toContain("head");
@@ -170,11 +168,7 @@ forEachTestDatabase("tamper detection", (database) => {
 
   it("detects a deleted record in the middle", async () => {
     const { tenantId } = await chain();
-    await shared.test.db
-      .deleteFrom("vargate_audit_log")
-      .where("tenant_id", "=", tenantId)
-      .where("seq", "=", 2)
-      .execute();
+    await deleteRecord(tenantId, 2);
     const result = await shared.governor.audit.verify(tenantId);
     expect(result).toMatchObject({ valid: false, failed_at_seq: 2, reason: "record at seq 2 is missing" });
   });
