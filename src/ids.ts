@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
 
 /**
  * Generates the ids vargate hands out. Injectable so tests can make ids predictable.
@@ -8,7 +9,10 @@ export interface IdGenerator {
   agentId(): string;
   /** `vs-` + 16 hex characters. */
   sessionId(): string;
-  /** A UUIDv4, used for audit action ids. */
+  /**
+   * A UUIDv7 (RFC 9562), used for audit action ids: unique, and ordered by creation time, so each new record's
+   * `(tenant_id, action_id)` index entry lands at the end of the index instead of on a random page.
+   */
   actionId(): string;
   /** `key-` + 16 hex characters: the public id of an API key (not the key). */
   keyId(): string;
@@ -17,6 +21,6 @@ export interface IdGenerator {
 export const randomIds: IdGenerator = {
   agentId: () => `agent-${randomBytes(6).toString("hex")}`,
   sessionId: () => `vs-${randomBytes(8).toString("hex")}`,
-  actionId: () => randomUUID(),
+  actionId: () => uuidv7(),
   keyId: () => `key-${randomBytes(8).toString("hex")}`,
 };

@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import * as z from "zod";
 import { VargateGovernor } from "../../src/governor.js";
+import { randomIds } from "../../src/ids.js";
 import type { JsonObject } from "../../src/json.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
@@ -100,13 +101,16 @@ async function verifiedRecords(governor: VargateGovernor): Promise<number> {
 
 type AuditRow = Record<string, unknown> & { seq: number | string; action_id: string };
 
-/** Copies of stored governed rows for the baseline: a fresh seq and action id each, every other byte the same. */
+/**
+ * Copies of stored governed rows for the baseline: a fresh seq and action id each (from vargate's own id
+ * generator, so both sides insert ids of the same kind), every other byte the same.
+ */
 function rowFactory(samples: AuditRow[], tenantId: string) {
   let seq = 0;
   return (index: number): AuditRow => {
     const sample = samples[index % samples.length] as AuditRow;
     seq += 1;
-    return { ...sample, tenant_id: tenantId, seq, action_id: crypto.randomUUID() };
+    return { ...sample, tenant_id: tenantId, seq, action_id: randomIds.actionId() };
   };
 }
 

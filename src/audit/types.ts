@@ -11,7 +11,7 @@ export type Severity = "none" | "low" | "medium" | "high" | "critical";
 
 /** What a caller appends. Every field here is covered by the record hash. */
 export interface AuditEntry {
-  /** Unique per tenant. UUIDv4 for records vargate creates. */
+  /** Unique per tenant. A time-ordered UUIDv7 for records vargate creates. */
   action_id: string;
   session_id: string | null;
   agent_id: string | null;
