@@ -1,7 +1,8 @@
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import type { SessionRecord } from "../sessions/types.js";
-import type { ManagedAgentsUpstream, UpstreamEvent } from "../upstream/port.js";
+import type { ManagedAgentsUpstream, UpstreamEvent, UpstreamEventStream } from "../upstream/port.js";
+import { arrivals, arrived } from "./batches.js";
 import type { SessionEventSink } from "./event-sink.js";
 
 export interface ConsumerOptions {
@@ -133,8 +134,8 @@ export class SessionConsumer {
    * already arrived are handled as one batch (one chain append, one cursor write), so a busy stream costs a few
    * transactions per read rather than several per event.
    */
-  async #consume(events: AsyncIterable<UpstreamEvent>): Promise<boolean> {
-    for await (const batch of arrived(events, MAX_BATCH)) {
+  async #consume(events: AsyncIterable<UpstreamEvent> | UpstreamEventStream): Promise<boolean> {
+    for await (const batch of arrived(arrivals(events), MAX_BATCH)) {
       if (this.#abort.signal.aborted) return true;
       const fresh = batch.filter((event) => !this.#alreadyHandled(event));
       if (fresh.length === 0) continue;
@@ -213,68 +214,6 @@ export class SessionConsumer {
 
 /** The most events handled in one batch. */
 const MAX_BATCH = 1000;
-
-/**
- * Groups an event source into batches of the events that have already arrived: after the first event of a
- * batch, it keeps taking events while the next one is ready before a macrotask turn (parsed from data already
- * read), so a batch never waits for the network. A stream that trickles yields batches of one.
- */
-export async function* arrived<T>(source: AsyncIterable<T>, max: number): AsyncGenerator<T[]> {
-  const iterator = source[Symbol.asyncIterator]();
-  let next = iterator.next();
-  let finished = false;
-  try {
-    for (;;) {
-      const first = await next.catch((error: unknown) => {
-        finished = true;
-        throw error;
-      });
-      if (first.done) {
-        finished = true;
-        return;
-      }
-      const batch = [first.value];
-      next = iterator.next();
-      let failure: { error: unknown } | undefined;
-      while (batch.length < max) {
-        let ready: IteratorResult<T> | typeof NOT_YET;
-        try {
-          ready = await Promise.race([next, nextMacrotask()]);
-        } catch (error) {
-          // The events before the failure are handled first; then it surfaces.
-          failure = { error };
-          break;
-        }
-        if (ready === NOT_YET) break;
-        if (ready.done) {
-          finished = true;
-          break;
-        }
-        batch.push(ready.value);
-        next = iterator.next();
-      }
-      yield batch;
-      if (failure) {
-        finished = true;
-        throw failure.error;
-      }
-      if (finished) return;
-    }
-  } finally {
-    // Stopped early: a read is in flight, so the source cannot close now; it closes when that read settles
-    // (the consumer aborts the connection, which settles it at once).
-    if (!finished) {
-      next.catch(() => {});
-      iterator.return?.()?.catch(() => {});
-    }
-  }
-}
-
-const NOT_YET = Symbol("not yet");
-
-function nextMacrotask(): Promise<typeof NOT_YET> {
-  return new Promise((resolve) => setImmediate(resolve, NOT_YET));
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,6 +1,13 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } from "@anthropic-ai/sdk";
+import type { EventSourceMessage } from "eventsource-parser";
 import { isVargateError, UpstreamError } from "../errors.js";
-import type { ManagedAgentsUpstream, UpstreamAgent, UpstreamEvent, UpstreamSession } from "./port.js";
+import type {
+  ManagedAgentsUpstream,
+  UpstreamAgent,
+  UpstreamEvent,
+  UpstreamEventStream,
+  UpstreamSession,
+} from "./port.js";
 import { readServerSentEvents } from "./sse.js";
 
 export interface AnthropicUpstreamOptions {
@@ -79,27 +86,59 @@ export function anthropicUpstream(options: AnthropicUpstreamOptions = {}): Manag
           .stream(sessionId, {}, { ...(streamOptions.signal && { signal: streamOptions.signal }) })
           .asResponse();
         if (!response.body) throw new UpstreamError("UPSTREAM_ERROR", "Event stream has no body");
-        return parseEventStream(response.body);
+        return eventStream(response.body);
       }),
   };
 }
 
-async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<UpstreamEvent> {
+/** The live stream: its events one by one, or grouped by network read (`batches`). */
+function eventStream(body: ReadableStream<Uint8Array>): UpstreamEventStream {
+  const batches = () => parseEventBatches(body);
+  return {
+    batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) yield* batch;
+    },
+  };
+}
+
+/**
+ * The events of each network read. A failing message (an `error` event, unparsable data) ends the stream after
+ * the events before it in its read have been yielded.
+ */
+async function* parseEventBatches(body: ReadableStream<Uint8Array>): AsyncGenerator<UpstreamEvent[]> {
   try {
-    for await (const message of readServerSentEvents(body)) {
-      if (message.event === "ping" || message.data === "") continue;
-      const data = JSON.parse(message.data) as Record<string, unknown>;
-      if (message.event === "error" || data.type === "error") {
-        const error = (data.error ?? {}) as { type?: string; message?: string };
-        throw new UpstreamError("UPSTREAM_ERROR", `Event stream error: ${error.message ?? "unknown"}`, {
-          ...(error.type !== undefined && { upstreamType: error.type }),
-        });
+    for await (const messages of readServerSentEvents(body)) {
+      const events: UpstreamEvent[] = [];
+      let failure: { error: unknown } | undefined;
+      for (const message of messages) {
+        try {
+          const event = eventOf(message);
+          if (event) events.push(event);
+        } catch (error) {
+          failure = { error };
+          break;
+        }
       }
-      if (typeof data.type === "string") yield data as UpstreamEvent;
+      if (events.length > 0) yield events;
+      if (failure) throw failure.error;
     }
   } catch (error) {
     throw translate(error);
   }
+}
+
+/** One SSE message as an event; `undefined` for pings and frames that are not events; throws for `error`. */
+function eventOf(message: EventSourceMessage): UpstreamEvent | undefined {
+  if (message.event === "ping" || message.data === "") return undefined;
+  const data = JSON.parse(message.data) as Record<string, unknown>;
+  if (message.event === "error" || data.type === "error") {
+    const error = (data.error ?? {}) as { type?: string; message?: string };
+    throw new UpstreamError("UPSTREAM_ERROR", `Event stream error: ${error.message ?? "unknown"}`, {
+      ...(error.type !== undefined && { upstreamType: error.type }),
+    });
+  }
+  return typeof data.type === "string" ? (data as UpstreamEvent) : undefined;
 }
 
 async function call<T>(operation: () => Promise<T>): Promise<T> {

@@ -6,6 +6,7 @@ export type {
   UpstreamAgentParams,
   UpstreamEvent,
   UpstreamEventParams,
+  UpstreamEventStream,
   UpstreamMcpServer,
   UpstreamPermissionPolicy,
   UpstreamSession,

@@ -32,9 +32,21 @@ export interface ManagedAgentsUpstream {
   /**
    * Opens the live stream. Resolves once the connection is established (so events from then on are buffered),
    * and yields only events produced after that. The iterable ends or throws when the connection drops; it does
-   * not reconnect. Abort with `signal`.
+   * not reconnect. Abort with `signal`. It may be an `UpstreamEventStream`, which the consumer reads by group.
    */
-  streamEvents(sessionId: string, options?: { signal?: AbortSignal }): Promise<AsyncIterable<UpstreamEvent>>;
+  streamEvents(
+    sessionId: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<AsyncIterable<UpstreamEvent> | UpstreamEventStream>;
+}
+
+/**
+ * A live stream that can also hand over its events grouped as they arrived (one network read each), so that its
+ * reader pays per group rather than per event. Read it either way, not both.
+ */
+export interface UpstreamEventStream extends AsyncIterable<UpstreamEvent> {
+  /** The same events, in the same order and with the same failures, in groups. */
+  batches(): AsyncIterable<readonly UpstreamEvent[]>;
 }
 
 export interface UpstreamAgentParams {
