@@ -55,7 +55,8 @@ export async function* arrived<T>(source: AsyncIterable<readonly T[]>, max: numb
           finished = true;
           break;
         }
-        batch.push(...ready.value);
+        // A loop, not a spread: one read of a fast stream may hold more events than a call takes arguments.
+        for (const item of ready.value) batch.push(item);
         next = iterator.next();
       }
       for (let start = 0; start < batch.length; start += max) yield batch.slice(start, start + max);

@@ -43,6 +43,13 @@ describe("arrived", () => {
     ]);
   });
 
+  it("takes a group larger than a call's argument list", async () => {
+    const large = Array.from({ length: 300_000 }, (_, index) => index + 1);
+    const [batch] = await collect(arrived(ready([[0], large]), 1_000_000));
+    expect(batch?.length).toBe(300_001);
+    expect(batch?.[300_000]).toBe(300_000);
+  });
+
   it("does not wait for a group that needs the network: it starts the next batch", async () => {
     async function* trickle() {
       yield [1, 2];
