@@ -1,6 +1,11 @@
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { storedRecordOf, withHashedText } from "../../audit/stored.js";
-import { type AuditRecord, type ScannedAuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
+import {
+  type AuditRecord,
+  type ScannedAuditRecord,
+  STORED_AUDIT_FIELDS,
+  type StoredAuditField,
+} from "../../audit/types.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import type { AuditStore } from "../port.js";
 import type { MemoryState } from "./state.js";
@@ -26,6 +31,7 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
     async scanStored(tenantId, { afterSeq, limit, sessionId, source, fields = STORED_AUDIT_FIELDS }) {
       open();
       const records = chains.get(tenantId)?.records ?? [];
+      const hashedText = (fields as readonly StoredAuditField[]).includes("hashed_text");
       const out = [];
       // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
       for (let i = Math.max(0, afterSeq); i < records.length && out.length < limit; i++) {
@@ -34,7 +40,9 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         if (source !== undefined && record.source !== source) continue;
         // The JSON fields as the databases store them, canonical JSON text; every other field is a string, a
         // number or null, so nothing is shared with the stored record.
-        const whole = withHashedText(storedRecordOf(record));
+        const whole: Partial<ScannedAuditRecord> = hashedText
+          ? withHashedText(storedRecordOf(record))
+          : storedRecordOf(record);
         const stored: Record<string, unknown> = { seq: record.seq };
         for (const field of fields) stored[field] = whole[field];
         out.push(stored as Pick<ScannedAuditRecord, (typeof fields)[number] | "seq">);
