@@ -23,5 +23,7 @@ export default defineConfig({
   target: "node20",
   // Shared chunks keep one copy of errors.ts, so `instanceof VargateError` holds across subpaths.
   splitting: true,
+  // `import.meta.url` in the CommonJS build too (the SQLite verify workers resolve their driver from it).
+  shims: true,
   external: ["better-sqlite3", "pg", "mysql2", "kysely", "express", "fastify", "vitest", "@anthropic-ai/sdk"],
 });

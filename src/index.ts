@@ -12,6 +12,7 @@ export type { Approvals, ApprovalView } from "./approvals/service.js";
 export type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "./approvals/types.js";
 export {
   canonicalJson,
+  chainPartsJoin,
   computeRecordHash,
   GENESIS_HASH,
   HASHED_FIELDS,
@@ -27,6 +28,7 @@ export {
   type AuditHead,
   type AuditRecord,
   type AuditSource,
+  type ChainPartCheck,
   type ChainVerification,
   type ScannedAuditRecord,
   type Severity,

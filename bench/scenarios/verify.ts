@@ -1,6 +1,7 @@
 // verify: `governor.audit.verify(tenantId)` over a chain of 1,000,000 records (quick: 100,000) in a SQLite file,
 // against raw SHA-256 of the same canonical bytes.
 import { hash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { canonicalJson, HASHED_FIELDS } from "../../src/audit/chain.js";
 import type { AuditRecord } from "../../src/audit/types.js";
 import { chainFixture, cpuSeconds, openGovernor } from "../lib/audit-fixture.js";
@@ -48,13 +49,18 @@ export const verify: Scenario = {
       const baseline = await hashBaseline(governor.audit.records(fixture.tenantId), fixture.records);
       const ratio = measured.throughput / baseline.throughput;
       return {
-        measured: { ...measured, extra: { ratio_to_baseline: round(ratio), cpu_seconds: cpu } },
+        measured: {
+          ...measured,
+          // The storage checks a long chain in one part per core, each on a worker thread (its default).
+          extra: { ratio_to_baseline: round(ratio), cpu_seconds: cpu, cores: availableParallelism() },
+        },
         baseline,
         target: "≥ 500,000 records/s",
         targetMet: measured.throughput >= TARGET_RECORDS_PER_SECOND,
         notes:
           "Baseline: the same records' canonical texts (RFC 8785, computed beforehand in batches, untimed) hashed " +
-          "with one-shot crypto.hash('sha256', text, 'hex'); only the hashing is timed.",
+          "with one-shot crypto.hash('sha256', text, 'hex') on one thread; only the hashing is timed. Verification " +
+          "checks the chain in one part per core, on worker threads; cpu_seconds counts every thread.",
       };
     } finally {
       await governor.close();

@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import { canonicalize } from "json-canonicalize";
-import type { AuditEntry, AuditHead, AuditRecord, ChainVerification } from "./types.js";
+import type { AuditEntry, AuditHead, AuditRecord, ChainPartCheck, ChainVerification } from "./types.js";
 
 /** `prev_hash` of a tenant's first record: 64 zeros. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -181,6 +181,22 @@ export async function verifyChain(
     if (broken) return broken;
   }
   return walk.end(head);
+}
+
+/**
+ * Whether checked parts make up the whole chain up to `head`: each clean, each starting where the one before it
+ * ended (the first at the genesis hash), the last ending at the head. When they do, walking the chain record by
+ * record would find it valid, with `head.seq` records.
+ */
+export function chainPartsJoin(parts: readonly ChainPartCheck[], head: AuditHead): boolean {
+  let seq = 0;
+  let hash: string | null = GENESIS_HASH;
+  for (const part of parts) {
+    if (!part.clean || part.afterSeq !== seq || part.throughSeq <= seq || part.firstPrevHash !== hash) return false;
+    seq = part.throughSeq;
+    hash = part.lastHash;
+  }
+  return seq === head.seq && hash === head.hash;
 }
 
 /** The fields of a record that place it in its chain. */

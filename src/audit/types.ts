@@ -65,6 +65,24 @@ export interface ChainVerification {
 }
 
 /**
+ * One part of a tenant's chain, as `AuditStore.checkChainParts` checked it: the records with `seq` in
+ * `(afterSeq, throughSeq]`.
+ */
+export interface ChainPartCheck {
+  afterSeq: number;
+  throughSeq: number;
+  /**
+   * Every record of the part is there, in `seq` order, links to the one before it by `prev_hash`, and has a
+   * `hashed_text` (as `scanStored` joins it) that hashes to its `record_hash`.
+   */
+  clean: boolean;
+  /** The `prev_hash` of the part's first record; `null` unless `clean`. */
+  firstPrevHash: string | null;
+  /** The `record_hash` of the part's last record; `null` unless `clean`. */
+  lastHash: string | null;
+}
+
+/**
  * An audit record as stored, for the read paths that need no parsed JSON (chain verification, exports, replay):
  * `input` and `violations` are the stored JSON text, and `result` is left out. Records written since vargate
  * stores RFC 8785 canonical JSON text hold exactly the text the record hash covers; older rows may hold any JSON

@@ -5,6 +5,7 @@ import type {
   AuditHead,
   AuditRecord,
   AuditSource,
+  ChainPartCheck,
   ScannedAuditRecord,
   StoredAuditField,
   StoredAuditScan,
@@ -157,6 +158,14 @@ export interface AuditStore {
     tenantId: string,
     options: StoredAuditScan<Field>,
   ): Promise<Pick<ScannedAuditRecord, Field | "seq">[]>;
+  /**
+   * Optional: checks the tenant's records with `seq` in `(0, throughSeq]` in parts read side by side (the SQL
+   * storage on a SQLite file: one worker thread and read-only connection per part), for `audit.verify` to join
+   * with `chainPartsJoin`. `undefined` when it would not pay off (a short chain, one core) or cannot be done (an
+   * in-memory database); verification then walks the chain record by record, as it also does whenever a part is
+   * not clean, to name the broken record.
+   */
+  checkChainParts?(tenantId: string, throughSeq: number): Promise<ChainPartCheck[] | undefined>;
   /** A session's records in chain order, at most `limit` (the earliest first). Single read. */
   listBySession(tenantId: string, sessionId: string, options: { limit: number }): Promise<AuditRecord[]>;
   /** One record by action id. Single read. */

@@ -168,6 +168,46 @@ describe("one copy of the error classes (shared chunks)", () => {
   );
 });
 
+describe("verification in parts from the built files", () => {
+  // The SQLite verify workers run a function's source text: a build that lowers its syntax through a helper, or
+  // moves what it loads, would break them (and verification would quietly walk on one thread).
+  it.each([
+    ["ESM", runEsm, "const load = (name) => import(name);"],
+    ["CJS", runCjs, "const load = async (name) => require(name);"],
+  ] as const)("%s: a long chain in a SQLite file is checked by worker threads", (_, runner, load) => {
+    const result = runner(`
+      ${load}
+      (async () => {
+        const { join } = await load("node:path");
+        const { mkdtempSync, rmSync } = await load("node:fs");
+        const { tmpdir } = await load("node:os");
+        const root = await load("vargate");
+        const { kyselyStorageFromUrl } = await load("vargate/kysely");
+        const directory = mkdtempSync(join(tmpdir(), "vargate-package-verify-"));
+        const storage = kyselyStorageFromUrl(join(directory, "chain.db"), { verifyThreads: 2 });
+        const governor = new root.VargateGovernor({ storage });
+        await governor.migrate();
+        await governor.tenants.create({ tenant_id: "acme" });
+        const entry = (i) => ({
+          action_id: "a" + i, session_id: null, agent_id: null, event_id: null, actor: null,
+          source: "control_plane", tool: "t", method: "m", decision: "allow", severity: "none",
+          violations: [], input: { i }, policy_version: null, requested_at: "2026-01-01T00:00:00.000Z",
+        });
+        for (let start = 0; start < 60000; start += 10000) {
+          await storage.audit.append("acme", Array.from({ length: 10000 }, (_, i) => entry(start + i)));
+        }
+        const head = await storage.audit.head("acme");
+        const parts = await storage.audit.checkChainParts("acme", head.seq);
+        const verification = await governor.audit.verify("acme");
+        await governor.close();
+        rmSync(directory, { recursive: true, force: true });
+        console.log(JSON.stringify({ parts: parts && parts.map((part) => part.clean), verification }));
+      })().catch((error) => { console.error(error); process.exit(1); });
+    `);
+    expect(result).toMatchObject({ parts: [true, true], verification: { valid: true, record_count: 60_001 } });
+  });
+});
+
 describe("the vargate bin", () => {
   it("is an executable ESM file with a node shebang", () => {
     const bin = join(ROOT, pkg.bin.vargate as string);

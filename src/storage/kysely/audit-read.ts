@@ -75,7 +75,7 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
  * one JSON value (`json_valid`, strict RFC 8259), which is what makes a match sound (see
  * `storedRecordCanonicalJson`). Joining in the database saves building a row object per record.
  */
-const SQLITE_HASHED_TEXT = sql<string | null>`${sql.raw(
+export const SQLITE_HASHED_TEXT = sql<string | null>`${sql.raw(
   canonicalShape(HASHED_FIELDS)
     .keys.map((field, i) => `'${i === 0 ? "{" : ","}${JSON.stringify(field)}:' || ${sqliteToken(field)}`)
     .join(" || "),

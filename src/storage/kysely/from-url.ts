@@ -18,6 +18,8 @@ export interface KyselyStorageFromUrlOptions {
   poolSize?: number;
   /** SQLite: how long an operation waits for another connection's write lock before failing. @default 15000 */
   busyTimeoutMs?: number;
+  /** SQLite files: worker threads that verify a long chain side by side (see `KyselyStorageOptions`). */
+  verifyThreads?: number;
 }
 
 /**
@@ -42,6 +44,7 @@ export function kyselyStorageFromUrl(url: string, options: KyselyStorageFromUrlO
     multiProcess: !memory,
     destroyOnClose: true,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.verifyThreads === undefined ? {} : { verifyThreads: options.verifyThreads }),
   });
 }
 

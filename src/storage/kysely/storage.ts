@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
@@ -26,6 +27,7 @@ import {
 } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
+import { checkSqliteChainParts } from "./sqlite-chain-parts.js";
 import { countedByTool } from "./tool-counts.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
 
@@ -50,10 +52,17 @@ export interface KyselyStorageOptions {
   busyTimeoutMs?: number;
   /** Call `db.destroy()` from `close()`. @default false (you brought the instance, you destroy it) */
   destroyOnClose?: boolean;
+  /**
+   * SQLite files: worker threads that verify a long chain side by side, each reading its part on its own
+   * read-only connection. Below 2, verification reads on the calling thread.
+   * @default the machine's available parallelism, at most 8
+   */
+  verifyThreads?: number;
 }
 
 const DIALECTS: readonly KyselyDialectName[] = ["sqlite", "postgres", "mysql"];
 const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+const MAX_VERIFY_THREADS = 8;
 
 /**
  * vargate storage on a Kysely instance you provide: SQLite (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB
@@ -76,6 +85,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   const owned = options.db as unknown as Db;
   const db = owned.withoutPlugins();
   const name = `kysely:${dialect}`;
+  const verifyThreads = options.verifyThreads ?? Math.min(availableParallelism(), MAX_VERIFY_THREADS);
   let closed = false;
   const runner = new Runner({
     name,
@@ -339,6 +349,12 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
             .execute();
           return rows.map(auditFromRow);
         });
+      },
+      checkChainParts(tenantId, throughSeq) {
+        if (dialect !== "sqlite") return Promise.resolve(undefined);
+        return runner.run("audit.checkChainParts", (db) =>
+          checkSqliteChainParts(db, tenantId, throughSeq, verifyThreads),
+        );
       },
       scanStored(tenantId, options) {
         return runner.run("audit.scanStored", (db) => scanStoredAudit(db, dialect, tenantId, options));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, GENESIS_HASH, recordCanonicalJson, sealAuditRecords, sha256Hex } from "../../audit/chain.js";
+import {
+  canonicalJson,
+  chainPartsJoin,
+  GENESIS_HASH,
+  recordCanonicalJson,
+  sealAuditRecords,
+  sha256Hex,
+} from "../../audit/chain.js";
 import { storedRecordCanonicalJson } from "../../audit/stored.js";
 import type { StoredAuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
@@ -42,6 +49,20 @@ export function describeAuditChain(ctx: SuiteContext): void {
       expect(await seqs(10)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
       expect(await seqs(20)).toEqual([21, 22, 23, 24, 25]);
       expect(await seqs(25)).toEqual([]);
+    });
+
+    it("checkChainParts, when it answers, returns parts that join up to the head", async () => {
+      const storage = ctx.storage();
+      // Optional, and a storage may leave a chain to the walk (the SQL storage does below 50,000 records).
+      if (!storage.audit.checkChainParts) return;
+      const id = uid("t");
+      await storage.audit.append(
+        id,
+        Array.from({ length: 50 }, () => entry()),
+      );
+      const head = await storage.audit.head(id);
+      const parts = await storage.audit.checkChainParts(id, head.seq);
+      if (parts) expect(chainPartsJoin(parts, head)).toBe(true);
     });
 
     it("scanStored pages records with their JSON fields as stored text, filtered and limited to fields", async () => {

@@ -1,0 +1,146 @@
+import { createRequire } from "node:module";
+import { type MessagePort, Worker } from "node:worker_threads";
+import type BetterSqlite3 from "better-sqlite3";
+import { sql } from "kysely";
+import type { ChainPartCheck } from "../../audit/types.js";
+import { SQLITE_HASHED_TEXT } from "./audit-read.js";
+import { VARGATE_TABLES as T } from "./schema.js";
+import type { Db } from "./transactions.js";
+
+// Below this many records a walk on the calling thread takes a fraction of a second: threads would not pay off.
+export const PARALLEL_MIN_RECORDS = 50_000;
+// Records per read in a worker, as in the walk.
+const PAGE = 1000;
+
+/** What a worker is given: one part of one tenant's chain in one SQLite file. */
+interface PartTask {
+  driver: string;
+  file: string;
+  sql: string;
+  tenantId: string;
+  afterSeq: number;
+  throughSeq: number;
+  page: number;
+}
+
+/**
+ * `checkChainParts` of the SQL storage on a SQLite file: `threads` parts of equal length, each checked by a worker
+ * thread on its own read-only connection, so a long chain is hashed on every core. `undefined` when the chain is
+ * short, `threads` is below 2 or the database is not a file; and when a worker fails (verification then walks the
+ * chain on the calling thread, which reports real faults).
+ */
+export async function checkSqliteChainParts(
+  db: Db,
+  tenantId: string,
+  throughSeq: number,
+  threads: number,
+): Promise<ChainPartCheck[] | undefined> {
+  if (threads < 2 || throughSeq < PARALLEL_MIN_RECORDS) return undefined;
+  const file = await databaseFile(db);
+  const driver = driverPath();
+  if (file === undefined || driver === undefined) return undefined;
+  // The page read of `scanStored` with `hashed_text`, bounded above by the part's end.
+  const page = db
+    .selectFrom(T.auditLog)
+    .select(["seq", "prev_hash", "record_hash", SQLITE_HASHED_TEXT.as("hashed_text")])
+    .where("tenant_id", "=", sql<string>`@tenantId`)
+    .where("seq", ">", sql<number>`@afterSeq`)
+    .where("seq", "<=", sql<number>`@throughSeq`)
+    .orderBy("seq", "asc")
+    .limit(sql<number>`@page`)
+    .compile().sql;
+  const workers: Worker[] = [];
+  try {
+    return await Promise.all(
+      partBounds(throughSeq, threads).map(([afterSeq, partEnd]) => {
+        const task: PartTask = { driver, file, sql: page, tenantId, afterSeq, throughSeq: partEnd, page: PAGE };
+        const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: task });
+        workers.push(worker);
+        return new Promise<ChainPartCheck>((resolve, reject) => {
+          worker.once("message", resolve);
+          worker.once("error", reject);
+          worker.once("exit", (code) => reject(new Error(`chain part worker exited with code ${code}`)));
+        });
+      }),
+    );
+  } catch {
+    return undefined;
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+/** `[afterSeq, throughSeq]` of `count` parts of `(0, throughSeq]`, none empty. */
+export function partBounds(throughSeq: number, count: number): [number, number][] {
+  const parts = Math.max(1, Math.min(count, throughSeq));
+  const bounds: [number, number][] = [];
+  for (let i = 0; i < parts; i++) {
+    bounds.push([Math.floor((throughSeq * i) / parts), Math.floor((throughSeq * (i + 1)) / parts)]);
+  }
+  return bounds;
+}
+
+/** The database's file, or `undefined` for an in-memory or temporary one (no other connection can open it). */
+async function databaseFile(db: Db): Promise<string | undefined> {
+  const { rows } = await sql<{ name: string; file: string }>`pragma database_list`.execute(db);
+  const file = rows.find((row) => row.name === "main")?.file;
+  return file ? file : undefined;
+}
+
+/** Where `better-sqlite3` is, as this module resolves it: a worker's source runs without a module of its own. */
+function driverPath(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve("better-sqlite3");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A worker's whole program, sent as source text (`eval`), so that it runs the same from the TypeScript sources
+ * and from either build. It must use nothing from outside its own body, and no syntax a build lowers through a
+ * helper (`?.`, `??`: the CommonJS build does); the package tests run it from both builds. It reads its part
+ * page by page and posts one `ChainPartCheck`; it stops reading at the first record that is not clean.
+ */
+function checkPart(): void {
+  // Modules through `process`, not `require`: bundlers rewrite `require` calls in the function they see.
+  const { parentPort, workerData } = process.getBuiltinModule("node:worker_threads");
+  const { hash } = process.getBuiltinModule("node:crypto");
+  const { createRequire } = process.getBuiltinModule("node:module");
+  const task = workerData as PartTask;
+  const Database = createRequire(task.driver)(task.driver) as typeof BetterSqlite3;
+  const db = new Database(task.file, { readonly: true, fileMustExist: true });
+  try {
+    const read = db.prepare(task.sql).raw();
+    let afterSeq = task.afterSeq;
+    let firstPrevHash: string | null = null;
+    let lastHash: string | null = null;
+    let clean = true;
+    while (clean && afterSeq < task.throughSeq) {
+      const { tenantId, throughSeq, page } = task;
+      const rows = read.all({ tenantId, afterSeq, throughSeq, page }) as [unknown, unknown, unknown, unknown][];
+      if (rows.length === 0) clean = false;
+      for (const [seq, prevHash, recordHash, text] of rows) {
+        clean =
+          seq === afterSeq + 1 &&
+          typeof prevHash === "string" &&
+          (lastHash === null || prevHash === lastHash) &&
+          typeof recordHash === "string" &&
+          typeof text === "string" &&
+          hash("sha256", text, "hex") === recordHash;
+        if (!clean) break;
+        if (firstPrevHash === null) firstPrevHash = prevHash as string;
+        lastHash = recordHash as string;
+        afterSeq = seq as number;
+      }
+    }
+    const check: ChainPartCheck = clean
+      ? { afterSeq: task.afterSeq, throughSeq: task.throughSeq, clean, firstPrevHash, lastHash }
+      : { afterSeq: task.afterSeq, throughSeq: task.throughSeq, clean, firstPrevHash: null, lastHash: null };
+    (parentPort as MessagePort).postMessage(check);
+  } finally {
+    db.close();
+  }
+}
+
+const WORKER_SOURCE = `(${checkPart.toString()})();`;
