@@ -2,18 +2,17 @@
 // use, once per process, through the real storage (`audit.append` seals with the real chain code), in large
 // batches; building is setup and never measured. The file lives in its own temp directory, removed at exit,
 // because each scenario's own `tmpDir` is removed when that scenario ends.
-import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
 import { parseTenantPolicy } from "../../src/policy/document.js";
 import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
+import { runInChild } from "./child-task.js";
 import { seedActiveSession } from "./sessions.js";
 
 /** Entries per `audit.append` call while building: one transaction each. */
@@ -68,35 +67,18 @@ function once<T>(key: string, build: () => Promise<T>): Promise<T> {
     const cached = process.env.VARGATE_BENCH_CACHE_DIR ? read()[key] : undefined;
     pending = cached
       ? Promise.resolve(cached as T)
-      : (process.env.VARGATE_BENCH_FIXTURE_FILE ? build() : buildInChild<T>(key)).then((value) => {
+      : (process.env.VARGATE_BENCH_FIXTURE_FILE
+          ? build()
+          : // Building a million records leaves hundreds of MB of garbage and heap behind, which would otherwise
+            // count in the peak RSS of the scenario measured next.
+            runInChild<T>(import.meta.url, "buildFixture", [key], { VARGATE_BENCH_FIXTURE_FILE: fixtureFile() })
+        ).then((value) => {
           if (process.env.VARGATE_BENCH_CACHE_DIR) writeFileSync(index, JSON.stringify({ ...read(), [key]: value }));
           return value;
         });
     built.set(key, pending);
   }
   return pending;
-}
-
-/**
- * Builds fixture `key` in a child process on the same file: building a million records leaves hundreds of MB of
- * garbage and heap behind, which would otherwise count in the peak RSS of the scenario measured next.
- */
-function buildInChild<T>(key: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [key], {
-      execArgv: ["--import", "tsx"],
-      env: { ...process.env, VARGATE_BENCH_FIXTURE_FILE: fixtureFile() },
-    });
-    let result: { value?: T; error?: string } | undefined;
-    child.on("message", (message) => {
-      result = message as { value?: T; error?: string };
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (result && result.error === undefined) resolve(result.value as T);
-      else reject(new Error(`building fixture ${key} failed (exit ${code}): ${result?.error ?? "no result"}`));
-    });
-  });
 }
 
 const BUILDERS: Record<string, (size: number) => Promise<unknown>> = {
@@ -338,21 +320,10 @@ export async function cpuSeconds(work: () => Promise<unknown>): Promise<number> 
   return Math.round((used.user + used.system) / 1000) / 1000;
 }
 
-// The builder child: builds the fixture named on its command line and sends the result back.
-if (process.env.VARGATE_BENCH_FIXTURE_FILE && process.argv[1] === fileURLToPath(import.meta.url) && process.send) {
-  const [kind, size] = (process.argv[2] ?? "").split(":");
+/** Builds fixture `key` (`kind:size`) on the file named by VARGATE_BENCH_FIXTURE_FILE: a child's task. */
+export async function buildFixture(key: string): Promise<unknown> {
+  const [kind, size] = key.split(":");
   const builder = BUILDERS[kind ?? ""];
-  const send = (message: unknown) =>
-    new Promise<void>((resolve) => {
-      process.send?.(message, () => resolve());
-    });
-  void (async () => {
-    try {
-      if (!builder) throw new Error(`unknown fixture ${process.argv[2]}`);
-      await send({ value: await builder(Number(size)) });
-    } catch (error) {
-      await send({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    }
-    process.disconnect?.();
-  })();
+  if (!builder) throw new Error(`unknown fixture ${key}`);
+  return builder(Number(size));
 }
