@@ -5,11 +5,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { chainPartsJoin, GENESIS_HASH, sealAuditRecord } from "../../src/audit/chain.js";
-import type { AuditEntry, AuditRecord, ChainPartCheck, ChainVerification } from "../../src/audit/types.js";
+import type { AuditRecord, ChainPartCheck, ChainVerification } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
 import { PARALLEL_MIN_RECORDS } from "../../src/storage/kysely/sqlite-chain-parts.js";
 import type { VargateStorage } from "../../src/storage/port.js";
+import { entry as checkpointEntry } from "../checkpoints/helpers.js";
 
 // Verification of a long chain in a SQLite file, in parts checked side by side by worker threads: a chain that
 // verifies gives the walk's verdict, and every tampering gives the walk's verdict too, including a suffix
@@ -18,22 +19,13 @@ import type { VargateStorage } from "../../src/storage/port.js";
 const THREADS = 3;
 const RECORDS = PARALLEL_MIN_RECORDS + 1_000;
 
-const entry = (i: number): AuditEntry => ({
-  action_id: `action-${i}-${randomBytes(4).toString("hex")}`,
-  session_id: "vs-0123456789abcdef",
-  agent_id: "agent-0123456789ab",
-  event_id: `sevt_${i}`,
-  actor: "key-1",
-  source: "mcp_governed",
-  tool: "crm_lookup",
-  method: "tools/call",
-  decision: "allow",
-  severity: "none",
-  violations: [],
-  input: { customer_id: `cus_${i}`, note: 'Büro ☕ \u2028 "quoted"' },
-  policy_version: 1,
-  requested_at: "2026-04-11T14:30:00.000Z",
-});
+// Records of one session, with text that JSON escapes (the workers hash SQLite's joined text).
+const entry = (i: number) =>
+  checkpointEntry(i, {
+    session_id: "vs-0123456789abcdef",
+    event_id: `sevt_${i}`,
+    input: { customer_id: `cus_${i}`, note: 'Büro ☕ \u2028 "quoted"' },
+  });
 
 describe("verification in parts (SQLite file, worker threads)", () => {
   let directory: string;
@@ -89,9 +81,16 @@ describe("verification in parts (SQLite file, worker threads)", () => {
       .run(row);
   };
 
-  /** Verdicts from the parts and from the walk: they must agree, whatever was done to the file. */
-  async function verdicts(): Promise<{ parts: ChainVerification; walk: ChainVerification }> {
-    return { parts: await governor.audit.verify(tenantId), walk: await walker.audit.verify(tenantId) };
+  /**
+   * Which parts are clean (when given), then the verdict: the same from the parts as from the walk, whatever was
+   * done to the file, and matching `expected`.
+   */
+  async function expectVerdict(clean: boolean[] | undefined, expected: Partial<ChainVerification>): Promise<void> {
+    if (clean)
+      expect((await storage.audit.checkChainParts?.(tenantId, head))?.map((part) => part.clean)).toEqual(clean);
+    const verdict = await governor.audit.verify(tenantId);
+    expect(verdict).toEqual(await walker.audit.verify(tenantId));
+    expect(verdict).toMatchObject(expected);
   }
 
   it("checks a long chain in one clean part per thread, joined up to the head", async () => {
@@ -101,9 +100,7 @@ describe("verification in parts (SQLite file, worker threads)", () => {
       [partStart(1) - 1, partStart(2) - 1, true],
       [partStart(2) - 1, head, true],
     ]);
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: true, record_count: RECORDS + 1 });
+    await expectVerdict(undefined, { valid: true, record_count: RECORDS + 1 });
   });
 
   it("finds an edited record: its part is not clean, and the walk names it", async () => {
@@ -113,11 +110,7 @@ describe("verification in parts (SQLite file, worker threads)", () => {
     onTestFinished(() => {
       raw.prepare("update vargate_audit_log set tool = ? where tenant_id = ? and seq = ?").run(tool, tenantId, seq);
     });
-    const parts = await storage.audit.checkChainParts?.(tenantId, head);
-    expect(parts?.map((part) => part.clean)).toEqual([true, false, true]);
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: false, failed_at_seq: seq, reason: "record_hash mismatch" });
+    await expectVerdict([true, false, true], { valid: false, failed_at_seq: seq, reason: "record_hash mismatch" });
   });
 
   it("finds a record deleted where two parts meet", async () => {
@@ -125,9 +118,7 @@ describe("verification in parts (SQLite file, worker threads)", () => {
     const row = rowAt(seq);
     raw.prepare("delete from vargate_audit_log where tenant_id = ? and seq = ?").run(tenantId, seq);
     onTestFinished(() => insertRow(row));
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: false, failed_at_seq: seq, reason: `record at seq ${seq} is missing` });
+    await expectVerdict(undefined, { valid: false, failed_at_seq: seq, reason: `record at seq ${seq} is missing` });
   });
 
   /**
@@ -169,21 +160,17 @@ describe("verification in parts (SQLite file, worker threads)", () => {
   it("finds a suffix re-sealed onto a forged link: every part is clean, but they do not join", async () => {
     const from = partStart(2);
     await reseal(from, "f".repeat(64));
-    const parts = await storage.audit.checkChainParts?.(tenantId, head);
-    expect(parts?.map((part) => part.clean)).toEqual([true, true, true]);
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: false, failed_at_seq: from, reason: "prev_hash mismatch" });
+    await expectVerdict([true, true, true], { valid: false, failed_at_seq: from, reason: "prev_hash mismatch" });
   });
 
   it("finds a record removed and the chain re-sealed around the gap", async () => {
     const gap = partStart(1) + 500;
     await reseal(gap + 1, rowAt(gap - 1).record_hash as string, gap);
-    const parts = await storage.audit.checkChainParts?.(tenantId, head);
-    expect(parts?.map((part) => part.clean)).toEqual([true, false, true]);
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: false, failed_at_seq: gap, reason: `record at seq ${gap} is missing` });
+    await expectVerdict([true, false, true], {
+      valid: false,
+      failed_at_seq: gap,
+      reason: `record at seq ${gap} is missing`,
+    });
   });
 
   it("finds a record beyond the head", async () => {
@@ -191,9 +178,7 @@ describe("verification in parts (SQLite file, worker threads)", () => {
     onTestFinished(() => {
       raw.prepare("delete from vargate_audit_log where tenant_id = ? and seq = ?").run(tenantId, head + 1);
     });
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({
+    await expectVerdict(undefined, {
       valid: false,
       failed_at_seq: head + 1,
       reason: "record lies beyond the chain head",
@@ -201,9 +186,7 @@ describe("verification in parts (SQLite file, worker threads)", () => {
   });
 
   it("verifies again once every edit is undone", async () => {
-    const { parts: verdict, walk } = await verdicts();
-    expect(verdict).toEqual(walk);
-    expect(verdict).toMatchObject({ valid: true, record_count: RECORDS + 1 });
+    await expectVerdict(undefined, { valid: true, record_count: RECORDS + 1 });
   });
 
   it("leaves a short chain, a single thread and an in-memory database to the walk", async () => {
