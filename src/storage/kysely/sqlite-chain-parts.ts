@@ -71,7 +71,7 @@ export async function checkSqliteChainParts(
 }
 
 /** `[afterSeq, throughSeq]` of `count` parts of `(0, throughSeq]`, none empty. */
-export function partBounds(throughSeq: number, count: number): [number, number][] {
+function partBounds(throughSeq: number, count: number): [number, number][] {
   const parts = Math.max(1, Math.min(count, throughSeq));
   const bounds: [number, number][] = [];
   for (let i = 0; i < parts; i++) {
