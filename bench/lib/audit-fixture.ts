@@ -11,7 +11,7 @@ import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
 import { parseTenantPolicy } from "../../src/policy/document.js";
 import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
-import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
+import { type KyselyStorageFromUrlOptions, kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
 import { runInChild } from "./child-task.js";
 import { seedActiveSession } from "./sessions.js";
 
@@ -51,8 +51,8 @@ export function fixtureFile(): string {
 }
 
 /** A governor on the shared file. Close it when done. */
-export async function openGovernor(): Promise<VargateGovernor> {
-  const governor = new VargateGovernor({ storage: kyselyStorageFromUrl(fixtureFile()) });
+export async function openGovernor(options: KyselyStorageFromUrlOptions = {}): Promise<VargateGovernor> {
+  const governor = new VargateGovernor({ storage: kyselyStorageFromUrl(fixtureFile(), options) });
   await governor.migrate();
   return governor;
 }
