@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { GENESIS_HASH } from "../audit/chain.js";
-import type { AuditHead } from "../audit/types.js";
+import { scanStoredRecords } from "../audit/stored.js";
+import type { AuditHead, StoredAuditField } from "../audit/types.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import { ConfigError, ValidationError, VargateError } from "../errors.js";
@@ -86,6 +87,8 @@ export interface ConsistencyProofView {
 }
 
 const SCAN_PAGE = 1000;
+/** What building the tree reads of each record. */
+const LEAF_FIELDS = ["tenant_id", "prev_hash", "record_hash"] as const satisfies readonly StoredAuditField[];
 const SETTING_PREFIX = "checkpoint_key:";
 const MAX_LIST = 1000;
 // How often the schedule looks for due checkpoints, at most.
@@ -338,9 +341,11 @@ export class Checkpoints {
     const recordHashes = new Map<number, string>();
     let previous = GENESIS_HASH;
     while (leaves.size < size) {
-      const page = await this.#context.storage.audit.scan(tenantId, {
+      // Only the columns that place a record in the chain: no row is built and no JSON parsed.
+      const page = await scanStoredRecords(this.#context.storage.audit, tenantId, {
         afterSeq: leaves.size,
         limit: Math.min(SCAN_PAGE, size - leaves.size),
+        fields: LEAF_FIELDS,
       });
       if (page.length === 0) throw this.#broken(tenantId, leaves.size + 1, "missing");
       for (const record of page) {
