@@ -27,6 +27,9 @@ const REPLAY_FIELDS = [
 
 type ReplayedRecord = Pick<AuditRecord, (typeof REPLAY_FIELDS)[number]>;
 
+/** What a tenant-wide replay reads of every record in a window of the chain, to find the governed ones. */
+const TENANT_WINDOW_FIELDS = [...REPLAY_FIELDS, "source"] as const satisfies readonly StoredAuditField[];
+
 /** Largest `limit` of a tenant-wide replay. */
 export const MAX_REPLAY_LIMIT = 100_000;
 /** Default `limit` of a tenant-wide replay. */
@@ -187,8 +190,16 @@ export class Replays {
     let remaining = limit;
     while (high > 0 && remaining > 0) {
       const low = Math.max(0, high - this.#read.pageSize);
-      const page = await storage.audit.scan(tenantId, { afterSeq: low, limit: high - low });
-      const governed = page.filter((record) => record.seq <= high && record.source === "mcp_governed");
+      // The whole window, as stored text: only its governed records are parsed. (A source filter would let the
+      // read run past the window's end looking for more.)
+      const page = await scanStoredRecords(storage.audit, tenantId, {
+        afterSeq: low,
+        limit: high - low,
+        fields: TENANT_WINDOW_FIELDS,
+      });
+      const governed = page
+        .filter((record) => record.seq <= high && record.source === "mcp_governed")
+        .map(parseStoredRecord);
       const taken = governed.length > remaining ? governed.slice(governed.length - remaining) : governed;
       await agents.load(taken);
       const changes: ReplayChange[] = [];
