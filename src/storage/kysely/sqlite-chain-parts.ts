@@ -87,13 +87,21 @@ async function databaseFile(db: Db): Promise<string | undefined> {
   return file ? file : undefined;
 }
 
-/** Where `better-sqlite3` is, as this module resolves it: a worker's source runs without a module of its own. */
+let driver: string | null | undefined;
+
+/**
+ * Where `better-sqlite3` is, as this module resolves it (a worker's source runs without a module of its own):
+ * resolved once, not on every verification.
+ */
 function driverPath(): string | undefined {
-  try {
-    return createRequire(import.meta.url).resolve("better-sqlite3");
-  } catch {
-    return undefined;
+  if (driver === undefined) {
+    try {
+      driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    } catch {
+      driver = null;
+    }
   }
+  return driver ?? undefined;
 }
 
 /**
@@ -112,12 +120,12 @@ function checkPart(): void {
   const db = new Database(task.file, { readonly: true, fileMustExist: true });
   try {
     const read = db.prepare(task.sql).raw();
+    const { tenantId, throughSeq, page } = task;
     let afterSeq = task.afterSeq;
     let firstPrevHash: string | null = null;
     let lastHash: string | null = null;
     let clean = true;
-    while (clean && afterSeq < task.throughSeq) {
-      const { tenantId, throughSeq, page } = task;
+    while (clean && afterSeq < throughSeq) {
       const rows = read.all({ tenantId, afterSeq, throughSeq, page }) as [unknown, unknown, unknown, unknown][];
       if (rows.length === 0) clean = false;
       for (const [seq, prevHash, recordHash, text] of rows) {
@@ -134,9 +142,13 @@ function checkPart(): void {
         afterSeq = seq as number;
       }
     }
-    const check: ChainPartCheck = clean
-      ? { afterSeq: task.afterSeq, throughSeq: task.throughSeq, clean, firstPrevHash, lastHash }
-      : { afterSeq: task.afterSeq, throughSeq: task.throughSeq, clean, firstPrevHash: null, lastHash: null };
+    const check: ChainPartCheck = {
+      afterSeq: task.afterSeq,
+      throughSeq,
+      clean,
+      firstPrevHash: clean ? firstPrevHash : null,
+      lastHash: clean ? lastHash : null,
+    };
     (parentPort as MessagePort).postMessage(check);
   } finally {
     db.close();
