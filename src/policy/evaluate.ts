@@ -15,7 +15,7 @@ import {
 import { type PolicyRule, RULE_EFFECTS, type RuleEffect, type TenantPolicy, tenantPolicySchema } from "./document.js";
 import { compileToolMatcher } from "./matchers.js";
 import { isSeverity, SEVERITY_RANK } from "./severity.js";
-import { type LocalTime, localTimeReader, parseRfc3339 } from "./time.js";
+import { type LocalTime, localTimeReader, parseRfc3339, RFC3339_SHAPE } from "./time.js";
 import { compileToolPatterns } from "./tool-patterns.js";
 
 /**
@@ -410,8 +410,6 @@ function parseNow(now: string): number {
   if (ms === null) throw new PolicyInputError("now must be an RFC 3339 timestamp");
   return ms;
 }
-
-const RFC3339_SHAPE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
 /** The cheap structural checks of the hot path; `evaluationInputSchema` is the full schema. */
 function checkEvaluationInput(input: EvaluationInput): void {

@@ -132,6 +132,49 @@ describe("parseRfc3339", () => {
   ])("refuses %s", (value) => {
     expect(parseRfc3339(value)).toBeNull();
   });
+
+  // The parser reads fields by position; this oracle is the straightforward version (captures, a calendar check
+  // through Date, Date.parse), and both must agree on every kind of timestamp, valid or not.
+  function oracle(value: string): number | null {
+    const match =
+      /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/.exec(value);
+    if (!match) return null;
+    const [, y, mo, d, h, mi, s, , oh, om] = match.map(Number);
+    const date = new Date(0);
+    date.setUTCFullYear(y as number, mo as number, 0);
+    const days = date.getUTCDate();
+    if ((mo as number) < 1 || (mo as number) > 12 || (d as number) < 1 || (d as number) > days) return null;
+    if ((h as number) > 23 || (mi as number) > 59 || (s as number) > 59) return null;
+    if (match[7] !== undefined && ((oh as number) > 23 || (om as number) > 59)) return null;
+    const ms = Date.parse(value.toUpperCase());
+    return Number.isNaN(ms) ? null : ms;
+  }
+
+  it("agrees with Date.parse on 20,000 generated timestamps, valid and invalid", () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pad = (n: number, width: number) => String(n).padStart(width, "0");
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const year = [0, 4, 99, 100, 400, 1900, 1970, 2000, 2024, 2026, 2100, 9999][random(12)] as number;
+      const fraction = ["", ".5", ".05", ".123", ".1239", ".999999999", ".000000001"][random(7)] as string;
+      const zone = ["Z", "z", "+00:00", "-00:00", "+02:00", "-05:30", "+23:59", "-23:59", "+24:00", "+01:60"][
+        random(10)
+      ] as string;
+      const value =
+        `${pad(year + random(3), 4)}-${pad(random(14), 2)}-${pad(random(33), 2)}${random(2) ? "T" : "t"}` +
+        `${pad(random(25), 2)}:${pad(random(61), 2)}:${pad(random(61), 2)}${fraction}${zone}`;
+      const expected = oracle(value);
+      expect(parseRfc3339(value), value).toBe(expected);
+      if (expected !== null) valid += 1;
+    }
+    // Both kinds were generated in numbers.
+    expect(valid).toBeGreaterThan(2_000);
+    expect(valid).toBeLessThan(18_000);
+  });
 });
 
 describe("counter conditions", () => {
