@@ -10,7 +10,6 @@ export type ExportPart =
 
 const TIMELINE = "timeline";
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 export async function* splitExport(
   source: AsyncIterable<string | Uint8Array>,
@@ -38,20 +37,36 @@ export async function* splitExport(
 
   function* feed(chunk: string): Generator<ExportPart> {
     start = 0;
+    // Where the next backslash is, searched once per chunk and again only after passing it (they are rare).
+    let backslash = -1;
     for (let i = 0; i < chunk.length; i++) {
-      const c = chunk.charCodeAt(i);
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) {
-          inString = false;
-          if (capture === "key") {
-            key = JSON.parse(take(chunk, i + 1)) as string;
-            phase = "colon";
-          }
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        // Nothing inside a string but its closing quote and escapes matters: jump to the next of either. Most of
+        // an export's text is inside strings.
+        const quote = chunk.indexOf('"', i);
+        if (backslash !== Number.POSITIVE_INFINITY && backslash < i) {
+          backslash = chunk.indexOf("\\", i);
+          if (backslash === -1) backslash = Number.POSITIVE_INFINITY;
+        }
+        if (backslash < quote || (quote === -1 && backslash !== Number.POSITIVE_INFINITY)) {
+          i = backslash;
+          escaped = true;
+          continue;
+        }
+        if (quote === -1) break;
+        i = quote;
+        inString = false;
+        if (capture === "key") {
+          key = JSON.parse(take(chunk, i + 1)) as string;
+          phase = "colon";
         }
         continue;
       }
+      const c = chunk.charCodeAt(i);
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
       if (ended) throw new SyntaxError("text after the export object");
       switch (phase) {

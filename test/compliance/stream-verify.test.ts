@@ -19,18 +19,36 @@ async function parts(text: string, size: number) {
 describe("verifying an export as a stream", () => {
   it("splits any chunking of the same text the same way, multi-byte characters and escapes included", async () => {
     const text = JSON.stringify(
-      { a: { 'x"y': [1, "]}", { z: "é😀" }] }, timeline: [{ s: "a,b]" }, [2, 3], 't\\"', null], z: 1 },
+      {
+        a: { 'x"y': [1, "]}", { z: "é😀" }] },
+        // Escapes next to quotes and to each other, where a splitter that jumps through strings could go wrong.
+        b: ["\\", '\\"', '"\\', 'a\\\\"}]b', "\n\t\u0001", `${"x".repeat(100)}\\"${"y".repeat(100)}`],
+        timeline: [{ s: "a,b]" }, [2, 3], 't\\"', null, { e: '\\"],{' }],
+        z: 1,
+      },
       null,
       1,
     );
     const whole = await parts(text, text.length);
-    expect(whole.map((p) => p.kind)).toEqual(["field", "timeline", "item", "item", "item", "item", "field"]);
+    expect(whole.map((p) => p.kind)).toEqual([
+      "field",
+      "field",
+      "timeline",
+      "item",
+      "item",
+      "item",
+      "item",
+      "item",
+      "field",
+    ]);
     expect(whole.filter((p) => p.kind === "item").map((p) => JSON.parse((p as { text: string }).text))).toEqual([
       { s: "a,b]" },
       [2, 3],
       't\\"',
       null,
+      { e: '\\"],{' },
     ]);
+    expect(JSON.parse((whole[1] as { text: string }).text)).toEqual(JSON.parse(text).b);
     for (const size of [1, 2, 3, 5, 7, 64]) expect(await parts(text, size)).toEqual(whole);
     await expect(parts(text.slice(0, -3), 4)).rejects.toThrow(SyntaxError);
     await expect(parts("[1]", 4)).rejects.toThrow(SyntaxError);
