@@ -7,7 +7,7 @@ import {
   verifyCheckpointSignature,
   verifySignature,
 } from "../checkpoints/index.js";
-import { leafHash, verifyInclusion } from "../merkle/index.js";
+import { inclusionVerifier, leafHash } from "../merkle/index.js";
 import { splitExport } from "./json-stream.js";
 import { COMPLIANCE_EXPORT_FORMAT, EXPORT_HEADER_KEYS, EXPORT_SIGNATURE_CONTEXT } from "./types.js";
 
@@ -164,6 +164,8 @@ class ExportVerifier {
   #header: Json = {};
   #key: KeyObject | string | null = null;
   #checkpoint: CheckpointRecord | null = null;
+  // Proofs of neighbouring records share most of their climb: verified against the checkpoint once it is known.
+  #verifyInclusion: ReturnType<typeof inclusionVerifier> | null = null;
   #digest: Hash | null = null;
   #sessionId: unknown;
   #records = 0;
@@ -202,6 +204,7 @@ class ExportVerifier {
     const checkpoint = header.checkpoint;
     if (isCheckpoint(checkpoint)) {
       this.#checkpoint = checkpoint;
+      this.#verifyInclusion = inclusionVerifier(checkpoint.tree_size, checkpoint.root_hash);
       if (this.#key === null) this.fail("checkpoint_signature", "no usable public key");
       else if (!verifyCheckpointSignature(checkpoint, this.#key)) {
         this.fail("checkpoint_signature", `the signature of checkpoint ${checkpoint.tree_size} does not verify`);
@@ -294,13 +297,7 @@ class ExportVerifier {
       this.fail("inclusion_proofs", `record at seq ${seq}: proof is for leaf ${String(proof.leaf_index)}`, item);
     } else if (
       !HEX64.test(recordHash) ||
-      !verifyInclusion(
-        leafHash(recordHash),
-        seq - 1,
-        checkpoint.tree_size,
-        proof.hashes as string[],
-        checkpoint.root_hash,
-      )
+      !this.#verifyInclusion?.(leafHash(recordHash), seq - 1, proof.hashes as string[])
     ) {
       this.fail("inclusion_proofs", `record at seq ${seq}: not in checkpoint ${checkpoint.tree_size}`, item);
     } else {

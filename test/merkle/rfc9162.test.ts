@@ -4,6 +4,7 @@ import {
   consistencyProof,
   EMPTY_TREE_HASH,
   inclusionProof,
+  inclusionVerifier,
   LeafHashes,
   leafHash,
   MerkleTree,
@@ -325,6 +326,47 @@ describe("Merkle proofs, exhaustively", () => {
         }
       }
     }
+  });
+
+  it("inclusionVerifier answers every proof, valid or not, in any order, exactly as verifyInclusion does", () => {
+    let checked = 0;
+    for (let n = 1; n <= 64; n++) {
+      const tree = LeafHashes.from(leaves.slice(0, n));
+      const root = roots[n] as string;
+      const verify = inclusionVerifier(n, root);
+      const expectSame = (leaf: string, index: number, proof: string[]) => {
+        expect(verify(leaf, index, proof), `n=${n} index=${index}`).toBe(verifyInclusion(leaf, index, n, proof, root));
+        checked += 1;
+      };
+      // In leaf order (an export's), then in a scrambled order, each valid proof followed by corrupted ones: an
+      // upper hash changed (the part a previous proof may have climbed already), a malformed hash, the proof one
+      // hash too long or too short, the wrong index, the wrong leaf.
+      const orders = [Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => (i * 37) % n)];
+      for (const order of orders) {
+        for (const i of order) {
+          const leaf = leaves[i] as string;
+          const proof = inclusionProof(tree, i);
+          expectSame(leaf, i, proof);
+          for (let j = 0; j < proof.length; j++) {
+            expectSame(
+              leaf,
+              i,
+              proof.map((p, k) => (k === j ? flipBit(p, 0x80) : p)),
+            );
+            expectSame(leaf, i, proof);
+          }
+          expectSame(leaf, i, [...proof.slice(0, -1), "zz"]);
+          expectSame(leaf, i, [...proof, proof[0] ?? leaf]);
+          expectSame(leaf, i, proof.slice(1));
+          expectSame(leaf, (i + 1) % n, proof);
+          expectSame(flipBit(leaf, 1), i, proof);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20_000);
+    // Outside the tree.
+    expect(inclusionVerifier(4, roots[4] as string)(leaves[0] as string, 4, [])).toBe(false);
+    expect(inclusionVerifier(4, "not hex")(leaves[0] as string, 0, inclusionProof(leaves.slice(0, 4), 0))).toBe(false);
   });
 
   it("every consistency proof between sizes m <= n <= 64 verifies; a tampered proof or old leaf fails", () => {
