@@ -24,6 +24,7 @@ import { isVargateError, VargateError } from "../errors.js";
 import { LeafHashes, MerkleTree } from "../merkle/index.js";
 import type { SessionRecord } from "../sessions/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import { itemTextOfRecordText } from "./item-text.js";
 import {
   COMPLIANCE_EXPORT_FORMAT,
   type ComplianceExport,
@@ -470,14 +471,7 @@ export function timelineItemJson(stored: StoredAuditRecord, tree: MerkleTree | n
 
 /**
  * A record's timeline item from the canonical text its `record_hash` covers (the caller has checked that it
- * does): that text with the item's two extra members put in their sorted places, `inclusion_proof` just before
- * `input` and `record_hash` just before `requested_at`. `null` if the places are not found.
- *
- * The places are the first `,"input":` and the last `,"requested_at":`. In canonical JSON a quote inside a string
- * always follows a backslash, so neither appears inside a string token. The fields before `input` are strings or
- * null, so the first `,"input":` is the member; the fields after `requested_at` are strings, a number, null and
- * the `violations` array of strings, in which a string is followed by `,` or `]`, never `:`, so the last
- * `,"requested_at":` is the member.
+ * does), by `itemTextOfRecordText`. `null` if the places of the item's two extra members are not found.
  */
 export function timelineItemOfText(
   text: string,
@@ -485,13 +479,7 @@ export function timelineItemOfText(
   recordHash: string,
   tree: MerkleTree | null,
 ): string | null {
-  const atInput = text.indexOf(INPUT_MEMBER);
-  const atRequested = text.lastIndexOf(REQUESTED_AT_MEMBER);
-  if (atInput <= 0 || atRequested <= atInput) return null;
-  return `${text.slice(0, atInput)},"inclusion_proof":${proofJson(seq, tree)}${text.slice(
-    atInput,
-    atRequested,
-  )},"record_hash":${JSON.stringify(recordHash)}${text.slice(atRequested)}`;
+  return itemTextOfRecordText(text, proofJson(seq, tree), JSON.stringify(recordHash));
 }
 
 /** What the export's scan reads of each record. */
@@ -535,9 +523,6 @@ function wholeRecord(whole: ReadonlyMap<number, StoredAuditRecord>, seq: number)
   if (!stored) throw new VargateError("INTERNAL_ERROR", `Audit record ${seq} changed during the export`);
   return stored;
 }
-
-const INPUT_MEMBER = ',"input":';
-const REQUESTED_AT_MEMBER = ',"requested_at":';
 
 /** The canonical JSON of a record's `inclusion_proof`: hex hashes need no escaping. */
 function proofJson(seq: number, tree: MerkleTree | null): string {

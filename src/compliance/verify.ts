@@ -1,5 +1,5 @@
 import { createHash, type Hash, type KeyObject } from "node:crypto";
-import { canonicalJson, computeRecordHash, GENESIS_HASH, HASHED_FIELDS } from "../audit/chain.js";
+import { canonicalJson, GENESIS_HASH, HASHED_FIELDS, recordCanonicalJson, sha256Hex } from "../audit/chain.js";
 import type { AuditRecord } from "../audit/types.js";
 import {
   type CheckpointRecord,
@@ -8,6 +8,7 @@ import {
   verifySignature,
 } from "../checkpoints/index.js";
 import { inclusionVerifier, leafHash } from "../merkle/index.js";
+import { hasSpliceableFields, itemTextOfRecordText } from "./item-text.js";
 import { splitExport } from "./json-stream.js";
 import { COMPLIANCE_EXPORT_FORMAT, EXPORT_HEADER_KEYS, EXPORT_SIGNATURE_CONTEXT } from "./types.js";
 
@@ -227,12 +228,11 @@ class ExportVerifier {
   item(raw: unknown): void {
     const index = this.#records;
     this.#records += 1;
-    let text: string;
-    try {
-      text = canonicalJson(raw);
-    } catch {
-      text = "null";
-    }
+    // The text the record hash covers; the item's own canonical text is that text with its two other members
+    // spliced in, when its members are what an item's are (else it is serialized whole).
+    const recordText = isObject(raw) ? recordTextOf(raw) : null;
+    const spliced = recordText !== null && isObject(raw) ? spliceItemText(raw, recordText) : null;
+    const text = spliced ?? canonicalTextOrNull(raw);
     this.#digest?.update(index === 0 ? text : `,${text}`, "utf8");
     if (!isObject(raw)) {
       this.fail("format", `timeline[${index}] is not an object`);
@@ -256,14 +256,7 @@ class ExportVerifier {
     }
 
     // 1. The record hash, recomputed from the hashed fields.
-    const fields: Json = {};
-    for (const field of HASHED_FIELDS) fields[field] = item[field];
-    let recomputed: string | null = null;
-    try {
-      recomputed = computeRecordHash(fields as unknown as Omit<AuditRecord, "record_hash" | "result">);
-    } catch {
-      recomputed = null;
-    }
+    const recomputed = recordText === null ? null : sha256Hex(recordText);
     if (recomputed !== recordHash) {
       this.fail("record_hashes", `record at seq ${seq}: record_hash does not match its fields`, item);
     }
@@ -456,4 +449,32 @@ function isCheckpoint(value: unknown): value is CheckpointRecord {
     typeof value.key_id === "string" &&
     typeof value.signature === "string"
   );
+}
+
+/** The canonical text of an item's hashed fields (what its `record_hash` covers); `null` if it cannot be written. */
+function recordTextOf(item: Json): string | null {
+  const fields: Json = {};
+  for (const field of HASHED_FIELDS) fields[field] = item[field];
+  try {
+    return recordCanonicalJson(fields as unknown as Omit<AuditRecord, "record_hash" | "result">);
+  } catch {
+    return null;
+  }
+}
+
+function spliceItemText(item: Json, recordText: string): string | null {
+  if (!hasSpliceableFields(item)) return null;
+  try {
+    return itemTextOfRecordText(recordText, canonicalJson(item.inclusion_proof), JSON.stringify(item.record_hash));
+  } catch {
+    return null;
+  }
+}
+
+function canonicalTextOrNull(value: unknown): string {
+  try {
+    return canonicalJson(value);
+  } catch {
+    return "null";
+  }
 }
