@@ -1,3 +1,5 @@
+import { HASHED_FIELDS } from "../audit/chain.js";
+
 /**
  * A timeline item's canonical text from its record's: the text the record's `record_hash` covers, with the item's
  * two extra members put in their sorted places, `inclusion_proof` just before `input` and `record_hash` just before
@@ -40,7 +42,7 @@ const TEXT_FIELDS = [
   "tool",
 ] as const;
 /** Every member of a timeline item: the record's hashed fields and the item's two extra ones. */
-const ITEM_MEMBER_COUNT = TEXT_FIELDS.length + ["seq", "policy_version", "violations", "input"].length + 2;
+const ITEM_MEMBER_COUNT = HASHED_FIELDS.length + 2;
 
 /**
  * Whether a parsed timeline item has exactly an item's members, with the types `itemTextOfRecordText` relies on:
