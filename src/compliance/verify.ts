@@ -231,7 +231,7 @@ class ExportVerifier {
     // The text the record hash covers; the item's own canonical text is that text with its two other members
     // spliced in, when its members are what an item's are (else it is serialized whole).
     const recordText = isObject(raw) ? recordTextOf(raw) : null;
-    const spliced = recordText !== null && isObject(raw) ? spliceItemText(raw, recordText) : null;
+    const spliced = recordText === null ? null : spliceItemText(raw as Json, recordText);
     const text = spliced ?? canonicalTextOrNull(raw);
     this.#digest?.update(index === 0 ? text : `,${text}`, "utf8");
     if (!isObject(raw)) {
@@ -453,10 +453,9 @@ function isCheckpoint(value: unknown): value is CheckpointRecord {
 
 /** The canonical text of an item's hashed fields (what its `record_hash` covers); `null` if it cannot be written. */
 function recordTextOf(item: Json): string | null {
-  const fields: Json = {};
-  for (const field of HASHED_FIELDS) fields[field] = item[field];
   try {
-    return recordCanonicalJson(fields as unknown as Omit<AuditRecord, "record_hash" | "result">);
+    // Reads the hashed fields only: the item's other members are left out.
+    return recordCanonicalJson(item as unknown as Omit<AuditRecord, "record_hash" | "result">);
   } catch {
     return null;
   }

@@ -345,9 +345,10 @@ export function inclusionVerifier(
     for (let i = step; i < proof.length; i++) if (proof[i] !== last.proof[i]) return false;
     return true;
   };
+  if (!root || !isIndex(treeSize)) return () => false;
   return (leafHashHex, index, proof) => {
     const leaf = maybeHash(leafHashHex);
-    if (!leaf || !root || !isIndex(index) || !isIndex(treeSize) || index >= treeSize) return false;
+    if (!leaf || !isIndex(index) || index >= treeSize) return false;
     if (!proof.every((p) => typeof p === "string")) return false;
     // A copy: a leaf given as bytes is a view of the caller's memory, and the state is kept for the next proof.
     const state: PathState = { fn: index, sn: treeSize - 1, r: Buffer.from(leaf) };
