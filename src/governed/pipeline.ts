@@ -75,55 +75,56 @@ export class GovernedCalls {
     const { storage, clock } = this.#context;
     const input = (request.input ?? {}) as JsonObject;
     const now = clock.now();
+    const since = new Date(now.getTime() - DAY_MS).toISOString();
     const inputs = await readDecisionInputs(storage, session.tenant_id, {
       session_id: session.id,
       agent_id: session.agent_id,
-      since: new Date(now.getTime() - DAY_MS).toISOString(),
+      since,
     });
     const active = await this.#policies.atVersion(session.tenant_id, inputs.policy_version);
-    const evaluation = evaluationInput(session, tool, input, now, inputs);
-    const decision: PolicyDecision =
-      session.status === "active"
-        ? active.compiled.evaluate(evaluation)
-        : {
-            decision: "deny",
-            violations: [`Session is not active (status: ${session.status})`],
-            severity: "high",
-            matched_rules: ["builtin:session_not_active"],
-          };
-    const entry: AuditEntry = {
-      action_id: this.#context.ids.actionId(),
-      session_id: session.id,
-      agent_id: session.agent_id,
-      event_id: null,
-      actor: null,
-      source: "mcp_governed",
-      tool,
-      method: "tools/call",
-      decision: decision.decision,
-      severity: decision.severity,
-      violations: decision.violations,
-      input: evaluation,
-      policy_version: active.version,
-      requested_at: now.toISOString(),
-    };
+    const actionId = this.#context.ids.actionId();
+    // Decided under the chain's head lock, on the counters as they stand there: concurrent calls cannot all
+    // pass a counter limit on counts read before any of them was stored.
+    const { record, approval } = await storage.audit.decideAndAppend(session.tenant_id, {
+      counters: { session_id: session.id, agent_id: session.agent_id, since },
+      decide: (counters) => {
+        const evaluation = evaluationInput(session, tool, input, now, { ...inputs, counters });
+        const decision: PolicyDecision =
+          session.status === "active"
+            ? active.compiled.evaluate(evaluation)
+            : {
+                decision: "deny",
+                violations: [`Session is not active (status: ${session.status})`],
+                severity: "high",
+                matched_rules: ["builtin:session_not_active"],
+              };
+        const entry: AuditEntry = {
+          action_id: actionId,
+          session_id: session.id,
+          agent_id: session.agent_id,
+          event_id: null,
+          actor: null,
+          source: "mcp_governed",
+          tool,
+          method: "tools/call",
+          decision: decision.decision,
+          severity: decision.severity,
+          violations: decision.violations,
+          input: evaluation,
+          policy_version: active.version,
+          requested_at: now.toISOString(),
+        };
+        const approval =
+          decision.decision === "requires_human" ? this.#approvalFor(session, tool, input, entry, now) : null;
+        return { entry, approval };
+      },
+    });
 
-    if (decision.decision === "deny") {
-      await storage.audit.append(session.tenant_id, [entry]);
-      return {
-        kind: "denied",
-        action_id: entry.action_id,
-        violations: decision.violations,
-        severity: decision.severity,
-      };
+    if (approval) return this.#awaitDecision(approval, request.signal);
+    if (record.decision !== "allow") {
+      return { kind: "denied", action_id: actionId, violations: record.violations, severity: record.severity };
     }
-    if (decision.decision === "requires_human") {
-      const approval = this.#approvalFor(session, tool, input, entry, now);
-      await storage.approvals.create(approval, entry);
-      return this.#awaitDecision(approval, request.signal);
-    }
-    await storage.audit.append(session.tenant_id, [entry]);
-    return this.#run(session, tool, input, entry.action_id, request.signal);
+    return this.#run(session, tool, input, actionId, request.signal);
   }
 
   /** What `vargate_approval_status` answers: the approval's state and, once it ran, the result. */

@@ -209,6 +209,32 @@ export interface AuditStore {
    * (an implementation may commit several callers' statements in one transaction). Returns whether a record matched.
    */
   setActionResult(tenantId: string, actionId: string, result: AuditResult): Promise<boolean>;
+  /**
+   * Stores a governed call's record, decided while the tenant's chain cannot move: in one transaction that locks
+   * the tenant's head (as `append` does), it reads the call's counters (the `counters` of `decisionInputs.read`
+   * for `call.counters`), calls `call.decide` with them, and stores the record it returns, with the approval it
+   * returns (as `approvals.create` does). No other record can be appended between the read and the append, so
+   * policy counters are exact under concurrency: of N racing calls under a counter limit of K, exactly K are
+   * decided below it, across processes when `multiProcess`.
+   *
+   * If `decide` throws, nothing is stored and the call fails with its error. It may be called again when the
+   * transaction is retried (a busy SQLite file, a deadlock victim), so it must not have side effects.
+   */
+  decideAndAppend(tenantId: string, call: LockedDecision): Promise<LockedDecisionRecord>;
+}
+
+/** A governed call for `audit.decideAndAppend`: whose counters it reads, and how it decides on them. */
+export interface LockedDecision {
+  /** The session whose counters (`counters.session`) and the agent whose counters since `since` it reads. */
+  counters: { session_id: string; agent_id: string; since: string };
+  /** The call's record and, when it needs a human, its pending approval; pure and synchronous. */
+  decide(counters: DecisionCounters): { entry: AuditEntry; approval: ApprovalRecord | null };
+}
+
+/** What `audit.decideAndAppend` stored. */
+export interface LockedDecisionRecord {
+  record: AuditRecord;
+  approval: ApprovalRecord | null;
 }
 
 export interface SessionStore {
@@ -391,12 +417,15 @@ export interface DecisionInputs {
   policy_version: number | null;
   /** The parts of `agents.get` a decision uses; `null` when the config is missing or another tenant's. */
   agent: Pick<AgentConfigRecord, "version" | "allowed_tools" | "require_human_approval"> | null;
-  counters: {
-    /** `audit.countByTool` of the session's `mcp_governed` records. */
-    session: Record<string, number>;
-    /** `audit.countByTool` of the agent's `mcp_governed` records at or after `since`. */
-    agent_since: Record<string, number>;
-  };
+  counters: DecisionCounters;
+}
+
+/** The policy counters of a governed call. */
+export interface DecisionCounters {
+  /** `audit.countByTool` of the session's `mcp_governed` records. */
+  session: Record<string, number>;
+  /** `audit.countByTool` of the agent's `mcp_governed` records at or after `since`. */
+  agent_since: Record<string, number>;
 }
 
 export interface DecisionInputStore {

@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from "../../approvals/types.js";
 import { StorageError } from "../../errors.js";
 import type { ApprovalStore, CredentialRecordStore, PolicyStore } from "../port.js";
 import type { Audited } from "./audit-chain.js";
@@ -90,6 +91,25 @@ export function policyStore({ runner, dialect, audited }: StoreContext): PolicyS
   };
 }
 
+/** Inserts a pending approval; an action id the tenant already has is a `StorageError`. */
+export async function insertApproval(
+  trx: Db,
+  dialect: KyselyDialectName,
+  name: string,
+  approval: ApprovalRecord,
+): Promise<void> {
+  try {
+    await trx.insertInto(T.approvals).values(approvalToRow(approval)).execute();
+  } catch (error) {
+    if (isUniqueViolation(dialect, error)) {
+      throw new StorageError(name, "Duplicate approval: the tenant already has one with this action_id", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 export function approvalStore({ runner, dialect, name, audited }: StoreContext): ApprovalStore {
   const read = (db: Db, tenantId: string, actionId: string) =>
     db
@@ -101,18 +121,7 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
 
   return {
     async create(approval, audit) {
-      const insert = async (trx: Db) => {
-        try {
-          await trx.insertInto(T.approvals).values(approvalToRow(approval)).execute();
-        } catch (error) {
-          if (isUniqueViolation(dialect, error)) {
-            throw new StorageError(name, "Duplicate approval: the tenant already has one with this action_id", {
-              cause: error,
-            });
-          }
-          throw error;
-        }
-      };
+      const insert = (trx: Db) => insertApproval(trx, dialect, name, approval);
       if (audit === null) {
         await runner.write("approvals.create", insert);
         return;

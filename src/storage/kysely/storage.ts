@@ -4,14 +4,15 @@ import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { ConfigError, VargateError } from "../../errors.js";
 import type { AuditResult } from "../../sessions/types.js";
-import type { VargateStorage } from "../port.js";
-import { type Audited, lockChain, withoutStoredEvents } from "./audit-chain.js";
+import type { LockedDecision, LockedDecisionRecord, VargateStorage } from "../port.js";
+import { type Audited, type LockedChain, lockChain, withoutStoredEvents } from "./audit-chain.js";
 import { scanStoredAudit } from "./audit-read.js";
 import { type RecordKey, setRecordResults } from "./audit-results.js";
 import { checkpointStore } from "./checkpoints.js";
 import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, policyStore } from "./governance.js";
+import { decideLocked } from "./locked-decision.js";
 import { migrateVargate } from "./migrations.js";
 import {
   agentChangesToRow,
@@ -28,7 +29,7 @@ import {
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { checkSqliteChainParts } from "./sqlite-chain-parts.js";
-import { countedByTool } from "./tool-counts.js";
+import { countByTool } from "./tool-counts.js";
 import { type Db, Rollback, Runner } from "./transactions.js";
 
 // Ids per `IN (...)` list: far below every engine's bound-parameter limit.
@@ -104,33 +105,61 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   // once. On SQLite, results share the appends' queue: there is one writer, so a transaction of their own would
   // be one more commit (an fsync) in line. Elsewhere they have their own: they need no chain head, and holding it
   // for them would stretch the lock every appender of the tenant waits on.
-  const tenantWrite = groupCommit<TenantWrite, AuditRecord[] | boolean>({
-    queue: (write) => (dialect === "sqlite" ? write.tenantId : `${write.kind}\u0000${write.tenantId}`),
+  const tenantWrite = groupCommit<TenantWrite, TenantWritten>({
+    queue: (write) =>
+      dialect === "sqlite" ? write.tenantId : `${write.kind === "result" ? "result" : "chain"}\u0000${write.tenantId}`,
     size: (write) => (write.kind === "append" ? write.entries.length : 1),
-    alone: (write) =>
-      write.kind === "append"
-        ? audited("audit.append", write.tenantId, (_trx, chain) => chain.append(write.entries))
-        : runner.run(
+    alone: (write) => {
+      const { tenantId } = write;
+      switch (write.kind) {
+        case "append":
+          return audited("audit.append", tenantId, (_trx, chain) => chain.append(write.entries));
+        case "decide":
+          return audited("audit.decideAndAppend", tenantId, (trx, chain) =>
+            decideLocked(trx, chain, { dialect, name, tenantId }, write.call),
+          );
+        case "result":
+          return runner.run(
             "audit.setResult",
-            async (db) => (await setRecordResults(db, write.tenantId, [write]))[0] === true,
-          ),
+            async (db) => (await setRecordResults(db, tenantId, [write]))[0] === true,
+          );
+      }
+    },
     together(batch) {
       const tenantId = (batch[0] as TenantWrite).tenantId;
-      const entries = batch.flatMap((write) => (write.kind === "append" ? write.entries : []));
       const results = batch.filter((write) => write.kind === "result");
-      const outcomes = async (trx: Db, records: AuditRecord[]) => {
+      const outcomes = async (trx: Db, chain: LockedChain | null) => {
+        const written: TenantWritten[] = [];
+        // In order; consecutive appends as one append. A decision reads the counts of every record before it.
+        for (let i = 0; i < batch.length; ) {
+          const write = batch[i] as TenantWrite;
+          if (write.kind === "decide" && chain) {
+            written[i++] = await decideLocked(trx, chain, { dialect, name, tenantId }, write.call);
+            continue;
+          }
+          let end = i;
+          while (end < batch.length && (batch[end] as TenantWrite).kind !== "decide") end += 1;
+          const appends = batch.slice(i, end).flatMap((each) => (each.kind === "append" ? [each] : []));
+          const records =
+            chain && appends.length > 0 ? await chain.append(appends.flatMap((each) => each.entries)) : [];
+          let offset = 0;
+          for (; i < end; i += 1) {
+            const each = batch[i] as TenantWrite;
+            if (each.kind !== "append") continue;
+            offset += each.entries.length;
+            written[i] = records.slice(offset - each.entries.length, offset);
+          }
+        }
         const matched = await setRecordResults(trx, tenantId, results);
-        let offset = 0;
         let result = 0;
-        return batch.map((write) => {
-          if (write.kind === "result") return matched[result++] as boolean;
-          offset += write.entries.length;
-          return records.slice(offset - write.entries.length, offset);
+        batch.forEach((write, index) => {
+          if (write.kind === "result") written[index] = matched[result++] as boolean;
         });
+        return written;
       };
       // Results alone never touch the chain, so they take no head lock.
-      if (entries.length === 0) return runner.write("audit.setResult", (trx) => outcomes(trx, []));
-      return audited("audit.append", tenantId, async (trx, chain) => outcomes(trx, await chain.append(entries)));
+      if (results.length === batch.length) return runner.write("audit.setResult", (trx) => outcomes(trx, null));
+      return audited("audit.append", tenantId, outcomes);
     },
   });
 
@@ -428,25 +457,16 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         });
       },
       countByTool(tenantId, filter) {
-        return runner.run("audit.countByTool", async (db) => {
-          // The filters policy counters use read the running counts; any other filter scans the log.
-          const counted = await countedByTool(db, tenantId, filter);
-          if (counted) return Object.fromEntries(counted);
-          let query = db
-            .selectFrom(T.auditLog)
-            .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
-            .where("tenant_id", "=", tenantId)
-            .where("source", "=", filter.source);
-          if (filter.session_id !== undefined) query = query.where("session_id", "=", filter.session_id);
-          if (filter.agent_id !== undefined) query = query.where("agent_id", "=", filter.agent_id);
-          if (filter.since !== undefined) query = query.where("requested_at", ">=", filter.since);
-          const rows = await query.groupBy("tool").execute();
-          // A Map, then own properties: a tool called `__proto__` must stay a count.
-          return Object.fromEntries(new Map(rows.map((row) => [row.tool, toNumber(row.count)])));
-        });
+        // A Map, then own properties: a tool called `__proto__` must stay a count.
+        return runner.run("audit.countByTool", async (db) =>
+          Object.fromEntries(await countByTool(db, tenantId, filter)),
+        );
       },
       setActionResult(tenantId, actionId, result) {
         return tenantWrite({ kind: "result", tenantId, key: { action_id: actionId }, result }) as Promise<boolean>;
+      },
+      decideAndAppend(tenantId, call) {
+        return tenantWrite({ kind: "decide", tenantId, call }) as Promise<LockedDecisionRecord>;
       },
     },
 
@@ -462,10 +482,14 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
   return storage;
 }
 
-/** A group-committed write of one tenant's audit log: an append, or the result of a stored record. */
+/** A group-committed write of one tenant's audit log: an append, a decided append, or a stored record's result. */
 type TenantWrite =
   | { kind: "append"; tenantId: string; entries: readonly AuditEntry[] }
+  | { kind: "decide"; tenantId: string; call: LockedDecision }
   | { kind: "result"; tenantId: string; key: RecordKey; result: AuditResult };
+
+/** What each `TenantWrite` gives back, by kind: the records, the decided record, whether a record matched. */
+type TenantWritten = AuditRecord[] | LockedDecisionRecord | boolean;
 
 // Entries per group-committed transaction: large enough to absorb any burst of callers, small enough that one
 // transaction stays short.

@@ -164,3 +164,23 @@ export async function countedByTool(
   }
   return undefined;
 }
+
+/** `audit.countByTool`: from the running counts for the filters policy counters use, else by scanning the log. */
+export async function countByTool(
+  db: Db,
+  tenantId: string,
+  filter: { source: string; session_id?: string; agent_id?: string; since?: string },
+): Promise<Map<string, number>> {
+  const counted = await countedByTool(db, tenantId, filter);
+  if (counted) return counted;
+  let query = db
+    .selectFrom(T.auditLog)
+    .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
+    .where("tenant_id", "=", tenantId)
+    .where("source", "=", filter.source);
+  if (filter.session_id !== undefined) query = query.where("session_id", "=", filter.session_id);
+  if (filter.agent_id !== undefined) query = query.where("agent_id", "=", filter.agent_id);
+  if (filter.since !== undefined) query = query.where("requested_at", ">=", filter.since);
+  const rows = await query.groupBy("tool").execute();
+  return new Map(rows.map((row) => [row.tool, toNumber(row.count)]));
+}

@@ -6,13 +6,14 @@ import {
   STORED_AUDIT_FIELDS,
   type StoredAuditField,
 } from "../../audit/types.js";
+import { StorageError } from "../../errors.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
 import type { AuditStore } from "../port.js";
 import type { MemoryState } from "./state.js";
 
 /** The audit chains; `appendNow` seals under the synchronous per-tenant lock, in memory. */
 export function memoryAuditStore(state: MemoryState): AuditStore {
-  const { chains, open, eventKey, appendNow } = state;
+  const { chains, approvals, approvalKey, open, eventKey, appendNow } = state;
   return {
     async append(tenantId, entries) {
       open();
@@ -116,16 +117,7 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
     },
     async countByTool(tenantId, filter) {
       open();
-      // A Map, then own properties: a tool called `__proto__` must stay a count.
-      const counts = new Map<string, number>();
-      for (const record of chains.get(tenantId)?.records ?? []) {
-        if (record.source !== filter.source) continue;
-        if (filter.session_id !== undefined && record.session_id !== filter.session_id) continue;
-        if (filter.agent_id !== undefined && record.agent_id !== filter.agent_id) continue;
-        if (filter.since !== undefined && record.requested_at < filter.since) continue;
-        counts.set(record.tool, (counts.get(record.tool) ?? 0) + 1);
-      }
-      return Object.fromEntries(counts);
+      return countByTool(chains.get(tenantId)?.records ?? [], filter);
     },
     async setActionResult(tenantId, actionId, result) {
       open();
@@ -134,5 +126,38 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
       record.result = structuredClone(result);
       return true;
     },
+    async decideAndAppend(tenantId, call) {
+      open();
+      // Synchronous from the counts to the append: nothing else runs in between.
+      const records = chains.get(tenantId)?.records ?? [];
+      const { session_id, agent_id, since } = call.counters;
+      const { entry, approval } = call.decide({
+        session: countByTool(records, { source: "mcp_governed", session_id }),
+        agent_since: countByTool(records, { source: "mcp_governed", agent_id, since }),
+      });
+      if (approval) {
+        if (approval.tenant_id !== tenantId) throw new StorageError("memory", "The approval is another tenant's");
+        if (approvals.has(approvalKey(tenantId, approval.action_id))) {
+          throw new StorageError("memory", `Duplicate approval ${approval.action_id}`);
+        }
+      }
+      const [record] = appendNow(tenantId, [entry]);
+      if (approval) approvals.set(approvalKey(tenantId, approval.action_id), structuredClone(approval));
+      return structuredClone({ record: record as AuditRecord, approval });
+    },
   };
+}
+
+/** `audit.countByTool` over a tenant's records. */
+function countByTool(records: readonly AuditRecord[], filter: Parameters<AuditStore["countByTool"]>[1]) {
+  // A Map, then own properties: a tool called `__proto__` must stay a count.
+  const counts = new Map<string, number>();
+  for (const record of records) {
+    if (record.source !== filter.source) continue;
+    if (filter.session_id !== undefined && record.session_id !== filter.session_id) continue;
+    if (filter.agent_id !== undefined && record.agent_id !== filter.agent_id) continue;
+    if (filter.since !== undefined && record.requested_at < filter.since) continue;
+    counts.set(record.tool, (counts.get(record.tool) ?? 0) + 1);
+  }
+  return Object.fromEntries(counts);
 }
