@@ -10,6 +10,7 @@ import { describeCredentials } from "./storage-conformance/credentials.js";
 import { describeDecisionInputs } from "./storage-conformance/decision-inputs.js";
 import { describeAuditEvents } from "./storage-conformance/events.js";
 import { entry, keyRecord, type SuiteContext, tenantRecord } from "./storage-conformance/fixtures.js";
+import { describeLockedDecisions } from "./storage-conformance/locked-decisions.js";
 import { describePolicies } from "./storage-conformance/policies.js";
 import { describeConcurrentResults } from "./storage-conformance/results.js";
 import { describeSessions } from "./storage-conformance/sessions.js";
@@ -73,6 +74,7 @@ export function registerStorageConformance(options: StorageConformanceOptions): 
     describeAuditEvents(ctx);
     describeToolCounts(ctx);
     describeDecisionInputs(ctx);
+    describeLockedDecisions(ctx);
     describeConcurrentResults(ctx);
     describeSessions(ctx);
     describeConsumers(ctx);

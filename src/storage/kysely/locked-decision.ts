@@ -4,7 +4,7 @@ import type { LockedChain } from "./audit-chain.js";
 import { readCounters } from "./decision-inputs.js";
 import { insertApproval } from "./governance.js";
 import type { KyselyDialectName } from "./schema.js";
-import type { Db } from "./transactions.js";
+import { type Db, Passthrough } from "./transactions.js";
 
 /**
  * `audit.decideAndAppend` inside the transaction whose head lock `chain` holds: the counters read here include
@@ -16,7 +16,14 @@ export async function decideLocked(
   store: { dialect: KyselyDialectName; name: string; tenantId: string },
   call: LockedDecision,
 ): Promise<LockedDecisionRecord> {
-  const { entry, approval } = call.decide(await readCounters(trx, store.tenantId, call.counters));
+  const counters = await readCounters(trx, store.tenantId, call.counters);
+  let decided: ReturnType<LockedDecision["decide"]>;
+  try {
+    decided = call.decide(counters);
+  } catch (error) {
+    throw new Passthrough(error);
+  }
+  const { entry, approval } = decided;
   if (approval) {
     if (approval.tenant_id !== store.tenantId) throw new StorageError(store.name, "The approval is another tenant's");
     await insertApproval(trx, store.dialect, store.name, approval);

@@ -10,6 +10,14 @@ export class Rollback<T> {
   constructor(readonly value: T) {}
 }
 
+/**
+ * Thrown inside a write to roll it back and fail with `error` as it is: an error of the caller's code run in the
+ * transaction (`audit.decideAndAppend`'s `decide`), not a storage failure.
+ */
+export class Passthrough {
+  constructor(readonly error: unknown) {}
+}
+
 // A deadlock victim is rolled back whole, so running it again is safe; more than a few means something is wrong.
 const DEADLOCK_ATTEMPTS = 8;
 
@@ -60,6 +68,7 @@ export class Runner {
     try {
       return await this.retrying(attempt);
     } catch (error) {
+      if (error instanceof Passthrough) throw error.error;
       throw this.fail(operation, error);
     }
   }
