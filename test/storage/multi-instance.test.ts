@@ -1,9 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
+import * as z from "zod";
 import type { ApprovalRecord } from "../../src/approvals/types.js";
+import type { AuditRecord } from "../../src/audit/types.js";
 import { isVargateError } from "../../src/errors.js";
 import { VargateGovernor } from "../../src/governor.js";
+import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
+import { entry } from "../../src/testing/storage-conformance/fixtures.js";
+import { defineTool } from "../../src/tools/define.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
 
 // Two governors, each with its own storage and connections, on one database: what two processes would do.
@@ -15,10 +20,10 @@ forEachTestDatabase(
       await test?.cleanup();
     });
 
-    async function twoGovernors() {
+    async function twoGovernors(options: Omit<ConstructorParameters<typeof VargateGovernor>[0], "storage"> = {}) {
       test = await createTestStorage(database, { migrate: false });
-      const first = new VargateGovernor({ storage: test.storage });
-      const second = new VargateGovernor({ storage: test.connect() });
+      const first = new VargateGovernor({ ...options, storage: test.storage });
+      const second = new VargateGovernor({ ...options, storage: test.connect() });
       await Promise.all([first.migrate(), second.migrate()]);
       return [first, second] as const;
     }
@@ -255,6 +260,91 @@ forEachTestDatabase(
       });
       // The tenant's creation, one decision and one policy version.
       expect(await first.audit.verify("acme")).toMatchObject({ valid: true, record_count: 3 });
+    });
+
+    it("40 racing governed calls from both instances: counter limits hold exactly, each decided on its true count", async () => {
+      let runs = 0;
+      const sendEmail = defineTool({
+        name: "send_email",
+        description: "Counts its runs",
+        inputSchema: z.looseObject({}),
+        execute: async () => ({ run: ++runs }),
+      });
+      const [first, second] = await twoGovernors({ tools: [sendEmail], governedCalls: { approvalWaitMs: 0 } });
+      await first.tenants.create({ tenant_id: "acme" });
+      await first.policy.put("acme", {
+        rules: [
+          {
+            id: "four-per-session",
+            when: { tool: "send_email", counters: [{ scope: "session", op: "gte", value: 4 }] },
+            effect: "deny",
+            severity: "medium",
+            message: "At most 4 emails per session",
+          },
+          {
+            id: "a-human-after-six",
+            when: { counters: [{ scope: "agent_24h", tool: "send_*", op: "gte", value: 6 }] },
+            effect: "requires_human",
+            severity: "medium",
+            message: "Many emails today",
+          },
+        ],
+      });
+      const agent = await first.agents.create("acme", { name: "mailer", allowed_tools: ["send_email"] });
+      const sessions: SessionRecord[] = [];
+      for (let i = 0; i < 4; i++) {
+        const pending = { ...session(i), agent_id: agent.id, created_at: new Date().toISOString() };
+        await first.storage.sessions.reserve(pending, limits);
+        const ids = { anthropic_session_id: `sesn_${i}`, environment_id: "env_1", upstream_vault_id: null };
+        const active = await first.storage.sessions.activate(
+          "acme",
+          pending.id,
+          ids,
+          entry({ session_id: pending.id, agent_id: agent.id }),
+        );
+        sessions.push(active as SessionRecord);
+      }
+
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? first : second).governedCalls.call({
+            session: sessions[i % 4] as SessionRecord,
+            tool: "send_email",
+            input: { i },
+          }),
+        ),
+      );
+
+      // Replayed in chain order, every stored decision saw exactly the calls stored before it.
+      const governed: AuditRecord[] = [];
+      for await (const record of second.audit.records("acme")) {
+        if (record.source === "mcp_governed") governed.push(record);
+      }
+      expect(governed).toHaveLength(40);
+      const perSession = new Map<string, number>();
+      governed.forEach((record, before) => {
+        const earlier = perSession.get(record.session_id as string) ?? 0;
+        perSession.set(record.session_id as string, earlier + 1);
+        const counters = (record.input as unknown as EvaluationInput).counters;
+        expect(counters.session).toEqual(earlier === 0 ? {} : { send_email: earlier });
+        expect(counters.agent_24h).toEqual(before === 0 ? {} : { send_email: before });
+        expect(record.decision).toBe(earlier >= 4 ? "deny" : before >= 6 ? "requires_human" : "allow");
+      });
+      // Four calls per session get past the session limit; of those, the calls decided on an agent count below six
+      // run, and the others wait for a human.
+      const kinds = new Map(outcomes.map((outcome) => [outcome.action_id, outcome.kind]));
+      const expected = { deny: "denied", requires_human: "pending", allow: "allowed" } as const;
+      expect(governed.map((record) => kinds.get(record.action_id))).toEqual(
+        governed.map((record) => expected[record.decision as keyof typeof expected]),
+      );
+      expect(governed.filter((record) => record.decision === "deny")).toHaveLength(24);
+      expect(runs).toBe(governed.filter((record) => record.decision === "allow").length);
+      expect(runs).toBeGreaterThan(0);
+      const pending = await first.approvals.list("acme", { status: "pending" });
+      expect(pending.map((approval) => approval.action_id).sort()).toEqual(
+        governed.filter((record) => record.decision === "requires_human").map((record) => record.action_id).sort(),
+      );
+      expect(await first.audit.verify("acme")).toMatchObject({ valid: true });
     });
   },
   { only: ["sqlite-file", "postgres", "mysql"] },
