@@ -87,6 +87,7 @@ export class GovernedCalls {
     // pass a counter limit on counts read before any of them was stored.
     const { record, approval } = await storage.audit.decideAndAppend(session.tenant_id, {
       counters: { session_id: session.id, agent_id: session.agent_id, since },
+      ...(inputs.seq !== null && { known: { seq: inputs.seq, counters: inputs.counters } }),
       decide: (counters) => {
         const evaluation = evaluationInput(session, tool, input, now, { ...inputs, counters });
         const decision: PolicyDecision =

@@ -34,5 +34,7 @@ export async function readDecisionInputsSeparately(
       require_human_approval: agent.require_human_approval,
     },
     counters: { session, agent_since: agentSince },
+    // Separate reads: no one snapshot to name.
+    seq: null,
   };
 }

@@ -227,6 +227,12 @@ export interface AuditStore {
 export interface LockedDecision {
   /** The session whose counters (`counters.session`) and the agent whose counters since `since` it reads. */
   counters: { session_id: string; agent_id: string; since: string };
+  /**
+   * Optional: these counters as they were when the chain's head was at `seq` (`DecisionInputs.counters` and
+   * `.seq` of one read). A storage may then count only the records appended after `seq` instead of reading the
+   * counters again; `decide` gets the same counters either way.
+   */
+  known?: { seq: number; counters: DecisionCounters };
   /** The call's record and, when it needs a human, its pending approval; pure and synchronous. */
   decide(counters: DecisionCounters): { entry: AuditEntry; approval: ApprovalRecord | null };
 }
@@ -418,6 +424,11 @@ export interface DecisionInputs {
   /** The parts of `agents.get` a decision uses; `null` when the config is missing or another tenant's. */
   agent: Pick<AgentConfigRecord, "version" | "allowed_tools" | "require_human_approval"> | null;
   counters: DecisionCounters;
+  /**
+   * The `seq` of the tenant's chain head in the snapshot the counters were read in (0 for an empty chain): the
+   * counters are exactly those of the records up to it. `null` when they were not read in one snapshot.
+   */
+  seq: number | null;
 }
 
 /** The policy counters of a governed call. */

@@ -16,6 +16,8 @@ const SMALL_BATCH = 32;
 
 /** Appends to a tenant's chain inside the transaction whose head lock it holds. */
 export interface LockedChain {
+  /** The head as it is now: where the next record goes. */
+  head(): AuditHead;
   /**
    * Seals `entries` after the current head, inserts them and moves the head. Fails whole on a duplicate.
    * `results` (by event id) are stored with their records, outside the hash.
@@ -45,6 +47,7 @@ export async function lockChain(
 ): Promise<LockedChain> {
   let head = await lockHead(trx, dialect, name, tenantId);
   return {
+    head: () => head,
     async append(entries, results) {
       if (entries.length === 0) return [];
       const seen = new Set<string>();

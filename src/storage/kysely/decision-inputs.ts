@@ -18,7 +18,7 @@ import type { Db, Runner } from "./transactions.js";
 
 /** One row of the combined read: which part it answers (`kind`) and that part's columns; the others are null. */
 interface InputRow {
-  kind: "policy" | "agent" | "session" | "agent_hour" | "agent_edge";
+  kind: "policy" | "agent" | "head" | "session" | "agent_hour" | "agent_edge";
   tool: string | null;
   bucket: string | null;
   n: number | string | bigint | null;
@@ -66,7 +66,8 @@ const agentEdgeBranch = (db: Db, p: ReadParameters) =>
 
 const PARAMETERS = ["tenant", "session", "agent", "since", "prefix", "end"] as const;
 
-// The reads of a governed call as one UNION ALL statement: one round trip, and one snapshot on every engine.
+// The reads of a governed call as one UNION ALL statement: one round trip, and one snapshot on every engine, so
+// the counters are exactly those of the records up to the head read with them.
 const readAll = precompiled(PARAMETERS, (db, p) =>
   db
     .selectFrom(T.policies)
@@ -92,6 +93,19 @@ const readAll = precompiled(PARAMETERS, (db, p) =>
         ])
         .where("tenant_id", "=", p.tenant)
         .where("id", "=", p.agent),
+    )
+    .unionAll(
+      db
+        .selectFrom(T.auditHeads)
+        .select([
+          kind("head").as("kind"),
+          none.as("tool"),
+          none.as("bucket"),
+          count("seq").as("n"),
+          none.as("allowed_tools"),
+          none.as("require_human_approval"),
+        ])
+        .where("tenant_id", "=", p.tenant),
     )
     .unionAll(sessionBranch(db, p))
     .unionAll(agentHourBranch(db, p))
@@ -158,8 +172,11 @@ function fromRows(rows: readonly InputRow[]): DecisionInputs | undefined {
   if (!counters) return undefined;
   let policyVersion: number | null = null;
   let agent: DecisionInputs["agent"] = null;
+  // No head row: the tenant has no records yet.
+  let seq = 0;
   for (const row of rows) {
     if (row.kind === "policy") policyVersion = row.n === null ? null : toNumber(row.n);
+    else if (row.kind === "head") seq = toNumber(row.n as number);
     else if (row.kind === "agent") {
       agent = {
         version: toNumber(row.n as number),
@@ -168,7 +185,7 @@ function fromRows(rows: readonly InputRow[]): DecisionInputs | undefined {
       };
     }
   }
-  return { policy_version: policyVersion, agent, counters };
+  return { policy_version: policyVersion, agent, counters, seq };
 }
 
 /** The counters in rows of the combined read; `undefined` when only the log can count the agent's window. */

@@ -1,34 +1,118 @@
+import type { ApprovalRecord } from "../../approvals/types.js";
+import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
-import type { LockedDecision, LockedDecisionRecord } from "../port.js";
+import type { DecisionCounters, LockedDecision, LockedDecisionRecord } from "../port.js";
 import type { LockedChain } from "./audit-chain.js";
 import { readCounters } from "./decision-inputs.js";
 import { insertApproval } from "./governance.js";
-import type { KyselyDialectName } from "./schema.js";
+import { toNumber, wellFormed } from "./rows.js";
+import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { COUNTED_SOURCE } from "./tool-counts.js";
 import { type Db, Passthrough } from "./transactions.js";
 
+/** One write of a batch under the head lock: entries to append as they are, or a governed call to decide. */
+export type ChainWrite = { entries: readonly AuditEntry[] } | { call: LockedDecision };
+
+/** The fields of a record that policy counters look at. */
+type Counted = Pick<AuditEntry, "session_id" | "agent_id" | "tool" | "requested_at"> & { source: string };
+
 /**
- * `audit.decideAndAppend` inside the transaction whose head lock `chain` holds: the counters read here include
- * every record appended before, and none can be appended until this transaction ends.
+ * Appends `writes` in order, as one append, inside the transaction whose head lock `chain` holds; each governed
+ * call (`audit.decideAndAppend`) is decided on the counters of every record before it: those stored, and those
+ * of this batch ahead of it. Nothing can be appended by anyone else until the transaction ends.
+ *
+ * A call that brings counters read at an earlier head (`known`) gets them brought up to date with the governed
+ * records stored since, read once for the whole batch; a call without them has its counters read here.
  */
-export async function decideLocked(
+export async function appendInOrder(
   trx: Db,
   chain: LockedChain,
   store: { dialect: KyselyDialectName; name: string; tenantId: string },
-  call: LockedDecision,
-): Promise<LockedDecisionRecord> {
-  const counters = await readCounters(trx, store.tenantId, call.counters);
-  let decided: ReturnType<LockedDecision["decide"]>;
-  try {
-    decided = call.decide(counters);
-  } catch (error) {
-    throw new Passthrough(error);
+  writes: readonly ChainWrite[],
+): Promise<(AuditRecord[] | LockedDecisionRecord)[]> {
+  const head = chain.head().seq;
+  const usable = (call: LockedDecision) => call.known !== undefined && call.known.seq <= head;
+  let oldest = head;
+  for (const write of writes) {
+    if ("call" in write && usable(write.call)) oldest = Math.min(oldest, (write.call.known as { seq: number }).seq);
   }
-  const { entry, approval } = decided;
-  if (approval) {
-    if (approval.tenant_id !== store.tenantId) throw new StorageError(store.name, "The approval is another tenant's");
-    await insertApproval(trx, store.dialect, store.name, approval);
+  const storedSince = oldest < head ? await governedRecordsAfter(trx, store.tenantId, oldest) : [];
+
+  const entries: AuditEntry[] = [];
+  const placed: { from: number; count: number; approval?: ApprovalRecord | null }[] = [];
+  for (const write of writes) {
+    if ("entries" in write) {
+      placed.push({ from: entries.length, count: write.entries.length });
+      entries.push(...write.entries);
+      continue;
+    }
+    const { call } = write;
+    const known = usable(call) ? call.known : undefined;
+    const before = known
+      ? withRecords(
+          known.counters,
+          call.counters,
+          storedSince.filter((record) => record.seq > known.seq),
+        )
+      : await readCounters(trx, store.tenantId, call.counters);
+    let decided: ReturnType<LockedDecision["decide"]>;
+    try {
+      decided = call.decide(withRecords(before, call.counters, entries));
+    } catch (error) {
+      throw new Passthrough(error);
+    }
+    const { entry, approval } = decided;
+    if (approval && approval.tenant_id !== store.tenantId) {
+      throw new StorageError(store.name, "The approval is another tenant's");
+    }
+    placed.push({ from: entries.length, count: 1, approval });
+    entries.push(entry);
   }
-  const [record] = await chain.append([entry]);
-  if (!record) throw new StorageError(store.name, "The governed call's record was not stored");
-  return { record, approval };
+
+  const records = await chain.append(entries);
+  const written: (AuditRecord[] | LockedDecisionRecord)[] = [];
+  for (const { from, count, approval } of placed) {
+    if (approval === undefined) {
+      written.push(records.slice(from, from + count));
+      continue;
+    }
+    if (approval) await insertApproval(trx, store.dialect, store.name, approval);
+    written.push({ record: records[from] as AuditRecord, approval });
+  }
+  return written;
+}
+
+/** The tenant's governed records after `seq`, with what policy counters look at. */
+async function governedRecordsAfter(trx: Db, tenantId: string, seq: number): Promise<(Counted & { seq: number })[]> {
+  const rows = await trx
+    .selectFrom(T.auditLog)
+    .select(["seq", "source", "session_id", "agent_id", "tool", "requested_at"])
+    .where("tenant_id", "=", tenantId)
+    .where("seq", ">", seq)
+    .where("source", "=", COUNTED_SOURCE)
+    .execute();
+  return rows.map((row) => ({ ...row, seq: toNumber(row.seq) }));
+}
+
+/** `counters` plus `records`, counted as `audit.countByTool` would count them for `target`. */
+function withRecords(
+  counters: DecisionCounters,
+  target: LockedDecision["counters"],
+  records: readonly Counted[],
+): DecisionCounters {
+  if (records.length === 0) return counters;
+  // Maps, then own properties: a tool called `__proto__` stays a count.
+  const session = new Map(Object.entries(counters.session));
+  const agentSince = new Map(Object.entries(counters.agent_since));
+  // Compared as stored: lone surrogates are replaced before a record is stored.
+  const [sessionId, agentId] = [wellFormed(target.session_id), wellFormed(target.agent_id)];
+  for (const record of records) {
+    if (record.source !== COUNTED_SOURCE) continue;
+    const tool = wellFormed(record.tool);
+    if (wellFormed(record.session_id) === sessionId) session.set(tool, (session.get(tool) ?? 0) + 1);
+    if (wellFormed(record.agent_id) === agentId && wellFormed(record.requested_at) >= target.since) {
+      agentSince.set(tool, (agentSince.get(tool) ?? 0) + 1);
+    }
+  }
+  return { session: Object.fromEntries(session), agent_since: Object.fromEntries(agentSince) };
 }

@@ -12,7 +12,7 @@ import { checkpointStore } from "./checkpoints.js";
 import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, policyStore } from "./governance.js";
-import { decideLocked } from "./locked-decision.js";
+import { appendInOrder, type ChainWrite } from "./locked-decision.js";
 import { migrateVargate } from "./migrations.js";
 import {
   agentChangesToRow,
@@ -115,9 +115,10 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
         case "append":
           return audited("audit.append", tenantId, (_trx, chain) => chain.append(write.entries));
         case "decide":
-          return audited("audit.decideAndAppend", tenantId, (trx, chain) =>
-            decideLocked(trx, chain, { dialect, name, tenantId }, write.call),
-          );
+          return audited("audit.decideAndAppend", tenantId, async (trx, chain) => {
+            const [decided] = await appendInOrder(trx, chain, { dialect, name, tenantId }, [{ call: write.call }]);
+            return decided as LockedDecisionRecord;
+          });
         case "result":
           return runner.run(
             "audit.setResult",
@@ -129,33 +130,19 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       const tenantId = (batch[0] as TenantWrite).tenantId;
       const results = batch.filter((write) => write.kind === "result");
       const outcomes = async (trx: Db, chain: LockedChain | null) => {
-        const written: TenantWritten[] = [];
-        // In order; consecutive appends as one append. A decision reads the counts of every record before it.
-        for (let i = 0; i < batch.length; ) {
-          const write = batch[i] as TenantWrite;
-          if (write.kind === "decide" && chain) {
-            written[i++] = await decideLocked(trx, chain, { dialect, name, tenantId }, write.call);
-            continue;
-          }
-          let end = i;
-          while (end < batch.length && (batch[end] as TenantWrite).kind !== "decide") end += 1;
-          const appends = batch.slice(i, end).flatMap((each) => (each.kind === "append" ? [each] : []));
-          const records =
-            chain && appends.length > 0 ? await chain.append(appends.flatMap((each) => each.entries)) : [];
-          let offset = 0;
-          for (; i < end; i += 1) {
-            const each = batch[i] as TenantWrite;
-            if (each.kind !== "append") continue;
-            offset += each.entries.length;
-            written[i] = records.slice(offset - each.entries.length, offset);
-          }
-        }
+        const writes = batch.flatMap((write): ChainWrite[] =>
+          write.kind === "append"
+            ? [{ entries: write.entries }]
+            : write.kind === "decide"
+              ? [{ call: write.call }]
+              : [],
+        );
+        const appended = chain ? await appendInOrder(trx, chain, { dialect, name, tenantId }, writes) : [];
         const matched = await setRecordResults(trx, tenantId, results);
-        let result = 0;
-        batch.forEach((write, index) => {
-          if (write.kind === "result") written[index] = matched[result++] as boolean;
-        });
-        return written;
+        let [append, result] = [0, 0];
+        return batch.map((write) =>
+          write.kind === "result" ? (matched[result++] as boolean) : (appended[append++] as TenantWritten),
+        );
       };
       // Results alone never touch the chain, so they take no head lock.
       if (results.length === batch.length) return runner.write("audit.setResult", (trx) => outcomes(trx, null));

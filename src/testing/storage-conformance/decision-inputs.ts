@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../audit/types.js";
 import { readDecisionInputs } from "../../storage/decision-inputs.js";
+import type { DecisionInputs } from "../../storage/port.js";
 import { agentRecord, at, entry, policyRecord, type SuiteContext, UNICODE, uid } from "./fixtures.js";
 
 const governed = (tool: string, fields: Partial<AuditEntry> = {}) =>
@@ -31,9 +32,17 @@ export function describeDecisionInputs(ctx: SuiteContext): void {
       };
     };
 
+    /** `read` says what `expected` says, at the tenant's head or (read separately) at none. */
+    const expectAgrees = async (tenantId: string, read: DecisionInputs, expected: Omit<DecisionInputs, "seq">) => {
+      const { seq, ...values } = read;
+      expect(values).toEqual(expected);
+      expect([null, (await ctx.storage().audit.head(tenantId)).seq]).toContain(seq);
+    };
+
     it("reads nothing for a tenant without policy, agent or records", async () => {
       const filter = { session_id: uid("vs"), agent_id: uid("agent"), since: at(0) };
-      expect(await readDecisionInputs(ctx.storage(), uid("t"), filter)).toEqual({
+      const id = uid("t");
+      await expectAgrees(id, await readDecisionInputs(ctx.storage(), id, filter), {
         policy_version: null,
         agent: null,
         counters: { session: {}, agent_since: {} },
@@ -72,11 +81,10 @@ export function describeDecisionInputs(ctx: SuiteContext): void {
 
       for (const since of [0, 1, 59, 60, hour - 1, hour, hour + 31, 2 * hour + 1, 3 * hour]) {
         const filter = { session_id: session, agent_id: agentId, since: at(since) };
-        const read = await readDecisionInputs(storage, id, filter);
-        expect(read, `since ${since}`).toEqual(await separately(id, filter));
+        await expectAgrees(id, await readDecisionInputs(storage, id, filter), await separately(id, filter));
       }
       const read = await readDecisionInputs(storage, id, { session_id: session, agent_id: agentId, since: at(hour) });
-      expect(read).toEqual({
+      await expectAgrees(id, read, {
         policy_version: 2,
         agent: { version: 1, allowed_tools: ["pay", UNICODE], require_human_approval: ["pay"] },
         counters: { session: { pay: 12 }, agent_since: { pay: 3, [UNICODE]: 3 } },
@@ -85,13 +93,16 @@ export function describeDecisionInputs(ctx: SuiteContext): void {
       expect(typeof read.policy_version).toBe("number");
       expect(typeof read.agent?.version).toBe("number");
       // Another tenant sees none of it.
-      expect(
-        await readDecisionInputs(storage, uid("t"), { session_id: session, agent_id: agentId, since: at(0) }),
-      ).toEqual({
-        policy_version: null,
-        agent: null,
-        counters: { session: {}, agent_since: {} },
-      });
+      const other = uid("t");
+      await expectAgrees(
+        other,
+        await readDecisionInputs(storage, other, { session_id: session, agent_id: agentId, since: at(0) }),
+        {
+          policy_version: null,
+          agent: null,
+          counters: { session: {}, agent_since: {} },
+        },
+      );
     });
 
     it("agrees with the separate reads for odd timestamps and windows", async () => {
@@ -106,7 +117,7 @@ export function describeDecisionInputs(ctx: SuiteContext): void {
       ]);
       for (const since of [at(0), at(15), "m", "2025"]) {
         const filter = { session_id: session, agent_id: agentId, since };
-        expect(await readDecisionInputs(storage, id, filter), `since ${since}`).toEqual(await separately(id, filter));
+        await expectAgrees(id, await readDecisionInputs(storage, id, filter), await separately(id, filter));
       }
     });
   });

@@ -8,11 +8,20 @@ import { approvalRecord, at, entry, failure, records, type SuiteContext, uid, ve
 const governed = (tool: string, fields: Partial<AuditEntry> = {}) =>
   entry({ source: "mcp_governed", tool, method: "tools/call", decision: "allow", ...fields });
 
-/** A call that allows `tool` while the session has fewer than `limit` records of it, and keeps what it saw. */
-function limited(target: { session_id: string; agent_id: string; since: string }, tool: string, limit: number) {
+/**
+ * A call that allows `tool` while the session has fewer than `limit` records of it, and keeps what it saw; with
+ * `known`, it brings counters read earlier.
+ */
+function limited(
+  target: { session_id: string; agent_id: string; since: string },
+  tool: string,
+  limit: number,
+  known?: LockedDecision["known"],
+) {
   const seen: DecisionCounters[] = [];
   const call: LockedDecision = {
     counters: target,
+    ...(known && { known }),
     decide(counters) {
       seen.push(counters);
       const before = counters.session[tool] ?? 0;
@@ -78,9 +87,13 @@ export function describeLockedDecisions(ctx: SuiteContext): void {
       const agent = uid("agent");
       const sessions = [uid("vs"), uid("vs")];
       const n = Math.min(ctx.concurrency, 40);
-      const calls = Array.from({ length: n }, (_, i) =>
-        limited({ session_id: sessions[i % 2] as string, agent_id: agent, since: at(0) }, "send_email", 5),
-      );
+      const target = (i: number) => ({ session_id: sessions[i % 2] as string, agent_id: agent, since: at(0) });
+      // Half of them bring the counters read before the race, which every other call makes stale.
+      const read = await Promise.all([0, 1].map((i) => readDecisionInputs(storage, id, target(i))));
+      const calls = Array.from({ length: n }, (_, i) => {
+        const { seq, counters } = read[i % 2] as (typeof read)[number];
+        return limited(target(i), "send_email", 5, i % 4 < 2 && seq !== null ? { seq, counters } : undefined);
+      });
 
       const stored = await Promise.all(calls.map(({ call }) => storage.audit.decideAndAppend(id, call)));
 
@@ -98,6 +111,30 @@ export function describeLockedDecisions(ctx: SuiteContext): void {
         .map(({ seen }) => seen?.agent_since.send_email ?? 0);
       expect(agentCounts).toEqual(agentCounts.map((_, before) => before));
       expect(await verify(storage, id)).toMatchObject({ valid: true });
+    });
+
+    it("brings counters read at an earlier head up to date with the records stored since", async () => {
+      const storage = ctx.storage();
+      const { id } = await ctx.newTenant();
+      const [session, agent] = [uid("vs"), uid("agent")];
+      const target = { session_id: session, agent_id: agent, since: at(15) };
+      await storage.audit.append(id, [governed("pay", { session_id: session, agent_id: agent, requested_at: at(20) })]);
+      const earlier = await readDecisionInputs(storage, id, target);
+      await storage.audit.append(id, [
+        governed("pay", { session_id: session, agent_id: agent, requested_at: at(30) }),
+        governed("pay", { session_id: session, agent_id: agent, requested_at: at(10) }),
+        governed("read", { session_id: uid("vs"), agent_id: agent, requested_at: at(40) }),
+        governed("pay", { session_id: session, agent_id: uid("agent"), requested_at: at(40) }),
+        entry({ source: "mcp_observed", tool: "pay", session_id: session, agent_id: agent, requested_at: at(40) }),
+      ]);
+      const now = await readDecisionInputs(storage, id, target);
+      expect(now.counters).toEqual({ session: { pay: 4 }, agent_since: { pay: 2, read: 1 } });
+      const known = earlier.seq === null ? undefined : { seq: earlier.seq, counters: earlier.counters };
+
+      const { call, seen } = limited(target, "pay", 10, known);
+      await storage.audit.decideAndAppend(id, call);
+
+      expect(seen).toEqual([now.counters]);
     });
 
     it("stores nothing for a call whose decision throws; racing calls are still stored", async () => {
