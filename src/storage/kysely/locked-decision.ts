@@ -36,7 +36,7 @@ export async function appendInOrder(
   for (const write of writes) {
     if ("call" in write && usable(write.call)) oldest = Math.min(oldest, (write.call.known as { seq: number }).seq);
   }
-  const storedSince = oldest < head ? await governedRecordsAfter(trx, store.tenantId, oldest) : [];
+  const storedSince = oldest < head ? await recordsAfter(trx, store.tenantId, oldest) : [];
 
   const entries: AuditEntry[] = [];
   const placed: { from: number; count: number; approval?: ApprovalRecord | null }[] = [];
@@ -82,14 +82,15 @@ export async function appendInOrder(
   return written;
 }
 
-/** The tenant's governed records after `seq`, with what policy counters look at. */
-async function governedRecordsAfter(trx: Db, tenantId: string, seq: number): Promise<(Counted & { seq: number })[]> {
+/** The tenant's records after `seq`, with what policy counters look at. */
+async function recordsAfter(trx: Db, tenantId: string, seq: number): Promise<(Counted & { seq: number })[]> {
+  // No filter on `source`: with one, PostgreSQL may walk the source index over every governed record instead of
+  // the primary key from `seq`. `withRecords` skips what does not count.
   const rows = await trx
     .selectFrom(T.auditLog)
     .select(["seq", "source", "session_id", "agent_id", "tool", "requested_at"])
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", seq)
-    .where("source", "=", COUNTED_SOURCE)
     .execute();
   return rows.map((row) => ({ ...row, seq: toNumber(row.seq) }));
 }
