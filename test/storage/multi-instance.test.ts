@@ -342,7 +342,10 @@ forEachTestDatabase(
       expect(runs).toBeGreaterThan(0);
       const pending = await first.approvals.list("acme", { status: "pending" });
       expect(pending.map((approval) => approval.action_id).sort()).toEqual(
-        governed.filter((record) => record.decision === "requires_human").map((record) => record.action_id).sort(),
+        governed
+          .filter((record) => record.decision === "requires_human")
+          .map((record) => record.action_id)
+          .sort(),
       );
       expect(await first.audit.verify("acme")).toMatchObject({ valid: true });
     });
