@@ -148,18 +148,20 @@ export class SessionEventSink {
     const tenantId = this.#session.tenant_id;
     const stored = new Set<string>();
     if (uses.list.length > 0) {
+      // Uses held under `always_ask` open an approval, stored with their record. Only the first reading of an event
+      // stores it; a re-read after a reconnect is a no-op.
+      const approvals = new Map<string, ApprovalRecord>();
+      for (const { entry, event } of uses.list) {
+        if (event.type === "agent.tool_use" && event.evaluated_permission === "ask") {
+          approvals.set(event.id, this.#builtinApproval(entry, event));
+        }
+      }
       const records = await storage.audit.appendEvents(
         tenantId,
         uses.list.map((use) => use.entry),
-        uses.results,
+        { results: uses.results, approvals },
       );
       for (const record of records) if (record.event_id) stored.add(record.event_id);
-      // Only the first reading of an event acts on it; a re-read after a reconnect is a no-op.
-      for (const { entry, event } of uses.list) {
-        if (event.type === "agent.tool_use" && event.evaluated_permission === "ask" && stored.has(event.id)) {
-          await storage.approvals.create(this.#builtinApproval(entry, event), null);
-        }
-      }
       // Results of uses stored before (a re-read) still go to their records.
       for (const [toolUseEventId, result] of uses.results) {
         if (!stored.has(toolUseEventId)) results.push({ toolUseEventId, result });

@@ -175,15 +175,18 @@ export interface AuditStore {
    * re-reading upstream history is a no-op. The check and the append happen under the same head lock, so of two
    * racing appends of one event exactly one stores it. Returns only the records stored by this call.
    *
-   * `results`: results already known, by event id (of the entries of this call: a stream's batch is one
-   * session's), stored with the records they belong to (outside the record hash, as `setResult` would set them)
-   * instead of by a later update. A result whose event this call does not store (it was stored before) is not
-   * written: set it with `setResult`.
+   * Both options are keyed by event id (of the entries of this call: a stream's batch is one session's), and
+   * apply only to records this call stores; an event stored before gets neither (a re-read changes nothing):
+   * - `results`: results already known, stored with their records (outside the record hash, as `setResult` would
+   *   set them) instead of by a later update. Set a result of an event stored before with `setResult`.
+   * - `approvals`: pending approvals to open with their records (as `approvals.create` with no audit record), in
+   *   the same transaction: a record that needs one is never stored without it. A taken action id fails the
+   *   whole call.
    */
   appendEvents(
     tenantId: string,
     entries: readonly AuditEntry[],
-    results?: ReadonlyMap<string, JsonValue>,
+    options?: { results?: ReadonlyMap<string, JsonValue>; approvals?: ReadonlyMap<string, ApprovalRecord> },
   ): Promise<AuditRecord[]>;
   /**
    * Sets the result of the record derived from `(sessionId, eventId)`. The result lies outside the record hash

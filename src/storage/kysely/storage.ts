@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
-import { ConfigError, VargateError } from "../../errors.js";
+import { ConfigError, StorageError, VargateError } from "../../errors.js";
 import type { AuditResult } from "../../sessions/types.js";
 import type { LockedDecision, LockedDecisionRecord, VargateStorage } from "../port.js";
 import { type Audited, type LockedChain, lockChain, withoutStoredEvents } from "./audit-chain.js";
@@ -11,7 +11,7 @@ import { type RecordKey, setRecordResults } from "./audit-results.js";
 import { checkpointStore } from "./checkpoints.js";
 import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
-import { approvalStore, credentialStore, policyStore } from "./governance.js";
+import { approvalStore, credentialStore, insertApproval, policyStore } from "./governance.js";
 import { appendInOrder, type ChainWrite } from "./locked-decision.js";
 import { migrateVargate } from "./migrations.js";
 import {
@@ -399,13 +399,20 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return row ? auditFromRow(row) : null;
         });
       },
-      appendEvents(tenantId, entries, results) {
+      appendEvents(tenantId, entries, { results, approvals } = {}) {
         if (entries.length === 0) return runner.run("audit.appendEvents", async () => []);
         return audited("audit.appendEvents", tenantId, async (trx, chain) => {
           const fresh = await withoutStoredEvents(trx, tenantId, entries);
           // Every event already stored: roll back, so not even a new chain head is left behind.
           if (fresh.length === 0) throw new Rollback([]);
-          return chain.append(fresh, results);
+          const records = await chain.append(fresh, results);
+          for (const record of records) {
+            const approval = record.event_id === null ? undefined : approvals?.get(record.event_id);
+            if (!approval) continue;
+            if (approval.tenant_id !== tenantId) throw new StorageError(name, "The approval is another tenant's");
+            await insertApproval(trx, dialect, name, approval);
+          }
+          return records;
         });
       },
       setResult(tenantId, sessionId, eventId, result) {

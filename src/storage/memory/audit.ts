@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from "../../approvals/types.js";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import { storedRecordOf, withHashedText } from "../../audit/stored.js";
 import {
@@ -14,6 +15,13 @@ import type { MemoryState } from "./state.js";
 /** The audit chains; `appendNow` seals under the synchronous per-tenant lock, in memory. */
 export function memoryAuditStore(state: MemoryState): AuditStore {
   const { chains, approvals, approvalKey, open, eventKey, appendNow } = state;
+  /** Throws unless `approval` can be stored as a new approval of `tenantId`. */
+  const checkNewApproval = (tenantId: string, approval: ApprovalRecord) => {
+    if (approval.tenant_id !== tenantId) throw new StorageError("memory", "The approval is another tenant's");
+    if (approvals.has(approvalKey(tenantId, approval.action_id))) {
+      throw new StorageError("memory", `Duplicate approval ${approval.action_id}`);
+    }
+  };
   return {
     async append(tenantId, entries) {
       open();
@@ -60,7 +68,7 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
       const records = chains.get(tenantId)?.records ?? [];
       return structuredClone(records.find((record) => record.action_id === actionId) ?? null);
     },
-    async appendEvents(tenantId, entries, results) {
+    async appendEvents(tenantId, entries, { results, approvals: opening } = {}) {
       open();
       const stored = new Set(
         (chains.get(tenantId)?.records ?? [])
@@ -74,7 +82,15 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         stored.add(key);
         return true;
       });
+      // Checked before anything is stored: the records and their approvals are stored together or not at all.
+      const opened = fresh.flatMap((entry) => {
+        const approval = entry.event_id === null ? undefined : opening?.get(entry.event_id);
+        return approval ? [approval] : [];
+      });
+      for (const approval of opened) checkNewApproval(tenantId, approval);
       const appended = appendNow(tenantId, fresh);
+      for (const approval of opened)
+        approvals.set(approvalKey(tenantId, approval.action_id), structuredClone(approval));
       for (const record of appended) {
         const result = record.event_id === null ? undefined : results?.get(record.event_id);
         // A JSON null result reads back as unset, as from the databases.
@@ -135,12 +151,7 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
         session: countByTool(records, { source: "mcp_governed", session_id }),
         agent_since: countByTool(records, { source: "mcp_governed", agent_id, since }),
       });
-      if (approval) {
-        if (approval.tenant_id !== tenantId) throw new StorageError("memory", "The approval is another tenant's");
-        if (approvals.has(approvalKey(tenantId, approval.action_id))) {
-          throw new StorageError("memory", `Duplicate approval ${approval.action_id}`);
-        }
-      }
+      if (approval) checkNewApproval(tenantId, approval);
       const [record] = appendNow(tenantId, [entry]);
       if (approval) approvals.set(approvalKey(tenantId, approval.action_id), structuredClone(approval));
       return structuredClone({ record: record as AuditRecord, approval });

@@ -5,7 +5,7 @@ import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
-import { entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
+import { approvalRecord, entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
 
 /** An observed record derived from upstream event `eventId` of `sessionId`. */
 const observed = (sessionId: string | null, eventId: string | null, fields: Partial<AuditEntry> = {}) =>
@@ -99,7 +99,7 @@ export function describeAuditEvents(ctx: SuiteContext): void {
         observed(session, "sevt_2"),
         observed(session, "sevt_null"),
       ];
-      const stored = await storage.audit.appendEvents(id, batch, results);
+      const stored = await storage.audit.appendEvents(id, batch, { results });
       expect(stored.map((record) => [record.event_id, record.result])).toEqual([
         ["sevt_1", { stdout: UNICODE, code: 0 }],
         ["sevt_2", null],
@@ -112,6 +112,63 @@ export function describeAuditEvents(ctx: SuiteContext): void {
       ]).records;
       expect(stored[0]?.record_hash).toBe(plain?.record_hash);
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
+    });
+
+    it("appendEvents opens the approvals it is given with the records it stores, and only with new ones", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const session = uid("vs");
+      await storage.audit.appendEvents(id, [observed(session, "sevt_old")]);
+      const batch = [observed(session, "sevt_old"), observed(session, "sevt_1"), observed(session, "sevt_2")];
+      const approval = (event: string, actionId: string) =>
+        approvalRecord(id, {
+          action_id: actionId,
+          session_id: session,
+          kind: "builtin_tool",
+          upstream_event_id: event,
+        });
+      const opening = new Map([
+        ["sevt_old", approval("sevt_old", randomUUID())],
+        ["sevt_1", approval("sevt_1", (batch[1] as AuditEntry).action_id)],
+        ["sevt_elsewhere", approval("sevt_elsewhere", randomUUID())],
+      ]);
+
+      const stored = await storage.audit.appendEvents(id, batch, { approvals: opening });
+
+      expect(eventsOf(stored)).toEqual([
+        [session, "sevt_1"],
+        [session, "sevt_2"],
+      ]);
+      expect(await storage.approvals.list(id, { limit: 10 })).toEqual([opening.get("sevt_1")]);
+      // A re-read opens nothing.
+      expect(await storage.audit.appendEvents(id, batch, { approvals: opening })).toEqual([]);
+      expect(await storage.approvals.list(id, { limit: 10 })).toHaveLength(1);
+    });
+
+    it("appendEvents stores neither records nor approvals when an approval cannot be stored", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const session = uid("vs");
+      const taken = approvalRecord(id, { kind: "builtin_tool" });
+      await storage.approvals.create(taken, null);
+      const head = await storage.audit.head(id);
+      const batch = [observed(session, "sevt_1"), observed(session, "sevt_2")];
+
+      await failure(storage.audit.appendEvents(id, batch, { approvals: new Map([["sevt_2", taken]]) }));
+      const elsewhere = approvalRecord(uid("t"), { kind: "builtin_tool" });
+      await failure(storage.audit.appendEvents(id, batch, { approvals: new Map([["sevt_1", elsewhere]]) }));
+
+      expect(await storage.audit.head(id)).toEqual(head);
+      expect(await storage.approvals.list(id, { limit: 10 })).toEqual([taken]);
+      expect(await storage.approvals.get(elsewhere.tenant_id, elsewhere.action_id)).toBeNull();
+      // Nothing was half stored: the same events and a usable approval go in now.
+      const fresh = approvalRecord(id, { kind: "builtin_tool", session_id: session });
+      const stored = await storage.audit.appendEvents(id, batch, { approvals: new Map([["sevt_2", fresh]]) });
+      expect(eventsOf(stored)).toEqual([
+        [session, "sevt_1"],
+        [session, "sevt_2"],
+      ]);
+      expect(await storage.approvals.get(id, fresh.action_id)).toEqual(fresh);
     });
 
     it("append refuses, whole, an event its session already has", async () => {
