@@ -112,7 +112,7 @@ export class VargateGovernor {
     const upstream = options.upstream;
     const governed = { ...DEFAULT_GOVERNED_CALL_OPTIONS, ...options.governedCalls };
     this.policy = new TenantPolicies(context, { codeRules: options.codeRules ?? [] });
-    this.approvals = new Approvals(context, upstream);
+    this.approvals = new Approvals(context, upstream, governed);
     let store = options.credentialStore;
     this.credentials = new Credentials(context, () => {
       store ??= encryptedCredentialStore({ records: context.storage.credentials, clock: context.clock });

@@ -33,11 +33,17 @@ const DENY_MESSAGE = "A reviewer rejected this tool call.";
 export class Approvals {
   readonly #context: GovernorContext;
   readonly #upstream: ManagedAgentsUpstream | undefined;
+  readonly #runLeaseMs: number;
   #runApproved: ApprovedCallRunner | undefined;
 
-  constructor(context: GovernorContext, upstream: ManagedAgentsUpstream | undefined) {
+  constructor(
+    context: GovernorContext,
+    upstream: ManagedAgentsUpstream | undefined,
+    options: { approvedRunLeaseMs: number },
+  ) {
     this.#context = context;
     this.#upstream = upstream;
+    this.#runLeaseMs = options.approvedRunLeaseMs;
   }
 
   /** Wired by the governor: how approved governed calls run. */
@@ -94,7 +100,11 @@ export class Approvals {
     return decided;
   }
 
-  /** Expires every pending approval past its `expires_at` (a deny). Returns how many expired. */
+  /**
+   * Expires every pending approval past its `expires_at` (a deny), and settles approved calls whose run was
+   * claimed longer than `approvedRunLeaseMs` ago and never finished (see `#settleStaleRuns`). Returns how many
+   * approvals expired.
+   */
   async expireDue(): Promise<number> {
     const now = timestamp(this.#context.clock);
     const due = await this.#context.storage.approvals.listExpired(now);
@@ -106,7 +116,27 @@ export class Approvals {
       if (decided.kind === "builtin_tool")
         await this.#confirmUpstream(decided, "deny", "The approval request expired.");
     }
+    await this.#settleStaleRuns();
     return expired;
+  }
+
+  /**
+   * A run claimed longer ago than the lease and not done: the instance running it stopped (or the tool outran the
+   * lease). Whether the call took effect is unknown, and running it again could do it twice, so it is completed
+   * with that as its result, which the approval and the call's audit record then show, instead of staying
+   * `claimed` for ever. A run that does finish later still sets its audit record's result.
+   */
+  async #settleStaleRuns(): Promise<void> {
+    const { storage, clock } = this.#context;
+    const claimedBefore = new Date(clock.now().getTime() - this.#runLeaseMs).toISOString();
+    for (const approval of await storage.approvals.listStaleExecutions(claimedBefore)) {
+      const result = {
+        ok: false,
+        error: `The approved call's outcome is unknown: its run did not finish within ${this.#runLeaseMs} ms (the instance running it may have stopped). It is not run again.`,
+      };
+      await storage.approvals.completeExecution(approval.tenant_id, approval.action_id, result);
+      await storage.audit.setActionResult(approval.tenant_id, approval.action_id, result);
+    }
   }
 
   /** Rejects every pending approval of a session (it was interrupted or ended). */
@@ -126,12 +156,22 @@ export class Approvals {
   async runIfApproved(approval: ApprovalRecord): Promise<ApprovalRecord | null> {
     if (approval.status !== "approved" || approval.kind !== "governed_call") return null;
     const { storage } = this.#context;
+    const claimedAt = timestamp(this.#context.clock);
     if (
       approval.execution === "none" &&
-      (await storage.approvals.claimExecution(approval.tenant_id, approval.action_id))
+      (await storage.approvals.claimExecution(approval.tenant_id, approval.action_id, claimedAt))
     ) {
-      if (!this.#runApproved) throw new VargateError("INTERNAL_ERROR", "No runner for approved calls");
-      const result = await this.#runApproved(approval);
+      const run = this.#runApproved;
+      let result: JsonValue;
+      try {
+        if (!run) throw new VargateError("INTERNAL_ERROR", "No runner for approved calls");
+        result = await run(approval);
+      } catch (error) {
+        // The claim is ours alone: leaving it unfinished would leave the call `claimed` until the lease ends.
+        const failed = { ok: false, error: error instanceof Error ? error.message : String(error) };
+        await storage.approvals.completeExecution(approval.tenant_id, approval.action_id, failed).catch(() => {});
+        throw error;
+      }
       await storage.approvals.completeExecution(approval.tenant_id, approval.action_id, result);
     }
     return storage.approvals.get(approval.tenant_id, approval.action_id);

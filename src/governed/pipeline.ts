@@ -28,6 +28,12 @@ export interface GovernedCallOptions {
   approvalPollMs: number;
   /** Largest tool result kept and returned, in bytes of JSON. @default 65536 */
   maxResultBytes: number;
+  /**
+   * How long an approved call may run before its outcome is recorded as unknown: the instance that claimed the
+   * run is taken to have stopped, and the call is not run again. Keep it above your slowest tool's run time.
+   * @default 900000 (15 minutes)
+   */
+  approvedRunLeaseMs: number;
 }
 
 export const DEFAULT_GOVERNED_CALL_OPTIONS: GovernedCallOptions = {
@@ -35,6 +41,7 @@ export const DEFAULT_GOVERNED_CALL_OPTIONS: GovernedCallOptions = {
   approvalWaitMs: 10_000,
   approvalPollMs: 250,
   maxResultBytes: 64 * 1024,
+  approvedRunLeaseMs: 15 * 60 * 1000,
 };
 
 /**

@@ -384,12 +384,17 @@ export interface ApprovalStore {
     audit: AuditEntry,
   ): Promise<ApprovalRecord | null>;
   /**
-   * Claims the right to run an `approved` call: `execution` none → claimed. Compare-and-set: exactly one caller,
-   * across processes, gets `true`.
+   * Claims the right to run an `approved` call: `execution` none → claimed, noting `claimedAt`. Compare-and-set:
+   * exactly one caller, across processes, gets `true`.
    */
-  claimExecution(tenantId: string, actionId: string): Promise<boolean>;
+  claimExecution(tenantId: string, actionId: string, claimedAt: string): Promise<boolean>;
   /** Stores the result of a claimed execution (`execution` → done). Single statement. */
   completeExecution(tenantId: string, actionId: string, result: JsonValue): Promise<void>;
+  /**
+   * Approvals of every tenant whose execution was claimed at or before `claimedBefore` and is not done: their
+   * runner stopped, or is still running. Earliest claim first. Single read.
+   */
+  listStaleExecutions(claimedBefore: string): Promise<ApprovalRecord[]>;
   /** Pending approvals of every tenant whose `expires_at` is at or before `now`. Single read. */
   listExpired(now: string): Promise<ApprovalRecord[]>;
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH, sealAuditRecord } from "../../src/audit/chain.js";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { vargateMigrator } from "../../src/storage/kysely/index.js";
-import { auditToRow } from "../../src/storage/kysely/rows.js";
+import { approvalToRow, auditToRow } from "../../src/storage/kysely/rows.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: raw queries against tables that may not exist yet.
@@ -28,7 +28,14 @@ async function columnExists(db: Kysely<any>, table: string, column: string): Pro
   );
 }
 
-const LATEST = ["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints", "0005_tool_counts"];
+const LATEST = [
+  "0001_init",
+  "0002_sessions",
+  "0003_governance",
+  "0004_checkpoints",
+  "0005_tool_counts",
+  "0006_execution_claims",
+];
 
 const oldEntry: AuditEntry = {
   action_id: "a-1",
@@ -141,6 +148,9 @@ forEachTestDatabase("migrations", (database) => {
       ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(LATEST.slice(0, 5));
+    expect(await columnExists(db, "vargate_approvals", "execution_claimed_at")).toBe(false);
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(["0001_init", "0002_sessions", "0003_governance", "0004_checkpoints"]);
     expect(await tableExists(db, "vargate_tool_counts")).toBe(false);
@@ -312,6 +322,36 @@ forEachTestDatabase("migrations", (database) => {
     });
     await storage.audit.append("acme", [governed(4, "pay", "2025-01-01T01:30:00.000Z")]);
     expect(await count("2025-01-01T01:00:00.000Z")).toEqual({ pay: 2, read: 1 });
+  });
+
+  it("upgrades a 0005 database with approved calls to 0006: a run claimed before counts from its approval", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0005_tool_counts")).error).toBeUndefined();
+    const approval = (actionId: string, execution: string) => {
+      const { execution_claimed_at: _added, ...row } = approvalToRow({
+        ...{ action_id: actionId, tenant_id: "acme", session_id: "vs-1", agent_id: "agent-1" },
+        ...{ kind: "governed_call", tool: "pay", input: {}, input_digest: "0".repeat(64), upstream_event_id: null },
+        ...{ status: "approved", requested_at: "2025-01-01T00:00:00.000Z", expires_at: "2025-01-01T01:00:00.000Z" },
+        ...{ decided_at: "2025-01-01T00:05:00.000Z", decided_by: "key-1", note: null, result: null },
+        execution: execution as "none" | "claimed",
+      });
+      return row;
+    };
+    await db
+      .insertInto("vargate_approvals")
+      .values([approval("claimed-1", "claimed"), approval("waiting-1", "none")])
+      .execute();
+
+    await storage.migrate();
+
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await storage.approvals.listStaleExecutions("2025-01-01T00:04:59.999Z")).toEqual([]);
+    const stale = await storage.approvals.listStaleExecutions("2025-01-01T00:05:00.000Z");
+    expect(stale.map((found) => found.action_id)).toEqual(["claimed-1"]);
+    expect(await storage.approvals.claimExecution("acme", "waiting-1", "2025-01-01T00:06:00.000Z")).toBe(true);
+    expect(
+      (await storage.approvals.listStaleExecutions("2025-01-01T00:06:00.000Z")).map((found) => found.action_id),
+    ).toEqual(["claimed-1", "waiting-1"]);
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

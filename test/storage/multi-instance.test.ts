@@ -231,7 +231,9 @@ forEachTestDatabase(
       expect(decisions.filter((decided) => decided !== null)).toHaveLength(1);
 
       const claims = await Promise.all(
-        instances.map((governor) => governor.storage.approvals.claimExecution("acme", approval.action_id)),
+        instances.map((governor) =>
+          governor.storage.approvals.claimExecution("acme", approval.action_id, "2025-01-01T00:11:00.000Z"),
+        ),
       );
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect(await second.storage.approvals.get("acme", approval.action_id)).toMatchObject({

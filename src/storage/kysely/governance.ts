@@ -177,14 +177,14 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
       });
     },
 
-    claimExecution(tenantId, actionId) {
+    claimExecution(tenantId, actionId, claimedAt) {
       return runner.run("approvals.claimExecution", async (db) => {
         // One conditional UPDATE: racing claimers queue on the row lock and re-check the condition against the
         // winner's committed row, so exactly one changes it. It always changes `execution`, so the changed-row
         // count is exact on MySQL too.
         const result = await db
           .updateTable(T.approvals)
-          .set({ execution: "claimed" })
+          .set({ execution: "claimed", execution_claimed_at: claimedAt })
           .where("tenant_id", "=", tenantId)
           .where("action_id", "=", actionId)
           .where("status", "=", "approved")
@@ -205,6 +205,21 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
           .where("execution", "=", "claimed")
           .execute(),
       );
+    },
+
+    listStaleExecutions(claimedBefore) {
+      return runner.run("approvals.listStaleExecutions", async (db) => {
+        const rows = await db
+          .selectFrom(T.approvals)
+          .selectAll()
+          .where("execution", "=", "claimed")
+          .where("execution_claimed_at", "<=", claimedBefore)
+          .orderBy("execution_claimed_at", "asc")
+          .orderBy("tenant_id", "asc")
+          .orderBy("action_id", "asc")
+          .execute();
+        return rows.map(approvalFromRow);
+      });
     },
 
     listExpired(now) {

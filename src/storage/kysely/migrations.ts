@@ -418,6 +418,34 @@ function toolCounts(dialect: KyselyDialectName): Migration {
 }
 
 /**
+ * When an approved call's execution was claimed, so that one whose runner stopped before it finished can be found
+ * (`approvals.listStaleExecutions`). Executions claimed before this migration count from their approval.
+ */
+function executionClaims(dialect: KyselyDialectName): Migration {
+  const c = columnTypes(dialect);
+  return {
+    async up(db: AnyKysely) {
+      await db.schema.alterTable(T.approvals).addColumn("execution_claimed_at", c.time).execute();
+      await db
+        .updateTable(T.approvals)
+        .set((eb) => ({ execution_claimed_at: eb.ref("decided_at") }))
+        .where("execution", "=", "claimed")
+        .execute();
+      await db.schema
+        .createIndex("vargate_approvals_claims_idx")
+        .on(T.approvals)
+        .columns(["execution", "execution_claimed_at"])
+        .execute();
+    },
+    async down(db: AnyKysely) {
+      const drop = db.schema.dropIndex("vargate_approvals_claims_idx");
+      await (dialect === "mysql" ? drop.on(T.approvals) : drop).execute();
+      await db.schema.alterTable(T.approvals).dropColumn("execution_claimed_at").execute();
+    },
+  };
+}
+
+/**
  * vargate's versioned migrations for `dialect`, keyed by name (`0001_init`, ...). Names sort in the order they
  * run. Use them with your own Kysely `Migrator` only if you must; `migrateVargate()` sets it up correctly.
  */
@@ -428,6 +456,7 @@ export function vargateMigrations(dialect: KyselyDialectName): Record<string, Mi
     "0003_governance": governance(dialect),
     "0004_checkpoints": checkpoints(dialect),
     "0005_tool_counts": toolCounts(dialect),
+    "0006_execution_claims": executionClaims(dialect),
   };
 }
 

@@ -323,6 +323,7 @@ export function approvalToRow(approval: ApprovalRecord): VargateApprovalsTable {
     decided_by: approval.decided_by,
     note: approval.note,
     execution: approval.execution,
+    execution_claimed_at: null,
     result: resultToText(approval.result),
   };
 }

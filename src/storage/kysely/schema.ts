@@ -185,6 +185,8 @@ export interface VargateApprovalsTable {
   note: string | null;
   /** `none` → `claimed` (exactly one caller) → `done`. */
   execution: string;
+  /** When the execution was claimed; `NULL` before. Added by `0006_execution_claims`. */
+  execution_claimed_at: string | null;
   /** JSON text of the execution's result; `NULL` until it is done. */
   result: string | null;
 }

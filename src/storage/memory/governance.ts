@@ -34,6 +34,8 @@ export function memoryPoliciesStore(state: MemoryState): PolicyStore {
 /** The approval queue, in memory. */
 export function memoryApprovalsStore(state: MemoryState): ApprovalStore {
   const { approvals, open, approvalKey, appendNow } = state;
+  // When each execution was claimed, by approval key (the databases' `execution_claimed_at`).
+  const claims = new Map<string, string>();
   return {
     async create(approval, audit) {
       open();
@@ -72,11 +74,13 @@ export function memoryApprovalsStore(state: MemoryState): ApprovalStore {
       });
       return structuredClone(stored);
     },
-    async claimExecution(tenantId, actionId) {
+    async claimExecution(tenantId, actionId, claimedAt) {
       open();
-      const stored = approvals.get(approvalKey(tenantId, actionId));
+      const key = approvalKey(tenantId, actionId);
+      const stored = approvals.get(key);
       if (stored?.status !== "approved" || stored.execution !== "none") return false;
       stored.execution = "claimed";
+      claims.set(key, claimedAt);
       return true;
     },
     async completeExecution(tenantId, actionId, result) {
@@ -86,6 +90,23 @@ export function memoryApprovalsStore(state: MemoryState): ApprovalStore {
       if (stored?.execution !== "claimed") return;
       stored.execution = "done";
       stored.result = structuredClone(result);
+    },
+    async listStaleExecutions(claimedBefore) {
+      open();
+      const stale = [...approvals.entries()].flatMap(([key, approval]) => {
+        const claimedAt = claims.get(key);
+        return approval.execution === "claimed" && claimedAt !== undefined && claimedAt <= claimedBefore
+          ? [{ approval, claimedAt }]
+          : [];
+      });
+      return stale
+        .sort(
+          (a, b) =>
+            compare(a.claimedAt, b.claimedAt) ||
+            compare(a.approval.tenant_id, b.approval.tenant_id) ||
+            compare(a.approval.action_id, b.approval.action_id),
+        )
+        .map(({ approval }) => structuredClone(approval));
     },
     async listExpired(now) {
       open();

@@ -138,7 +138,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(approval);
 
       await storage.approvals.decide(id, approval.action_id, decision(), entry());
-      expect(await storage.approvals.claimExecution(other, approval.action_id)).toBe(false);
+      expect(await storage.approvals.claimExecution(other, approval.action_id, at(60))).toBe(false);
       await storage.approvals.completeExecution(other, approval.action_id, { stolen: true });
       expect(await storage.approvals.get(id, approval.action_id)).toMatchObject({ execution: "none", result: null });
     });
@@ -207,7 +207,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const { id } = await newTenant();
       const pending = approvalRecord(id);
       await storage.approvals.create(pending, queued(pending));
-      expect(await storage.approvals.claimExecution(id, pending.action_id)).toBe(false);
+      expect(await storage.approvals.claimExecution(id, pending.action_id, at(60))).toBe(false);
       // Completing what was never claimed changes nothing.
       await storage.approvals.completeExecution(id, pending.action_id, { early: true });
       expect(await storage.approvals.get(id, pending.action_id)).toEqual(pending);
@@ -215,13 +215,13 @@ export function describeApprovals(ctx: SuiteContext): void {
       const rejected = approvalRecord(id);
       await storage.approvals.create(rejected, queued(rejected));
       await storage.approvals.decide(id, rejected.action_id, decision("rejected"), entry());
-      expect(await storage.approvals.claimExecution(id, rejected.action_id)).toBe(false);
-      expect(await storage.approvals.claimExecution(id, uid("missing"))).toBe(false);
+      expect(await storage.approvals.claimExecution(id, rejected.action_id, at(60))).toBe(false);
+      expect(await storage.approvals.claimExecution(id, uid("missing"), at(60))).toBe(false);
 
       const approval = await approved(approvalRecord(id));
       const head = await storage.audit.head(id);
-      expect(await storage.approvals.claimExecution(id, approval.action_id)).toBe(true);
-      expect(await storage.approvals.claimExecution(id, approval.action_id)).toBe(false);
+      expect(await storage.approvals.claimExecution(id, approval.action_id, at(60))).toBe(true);
+      expect(await storage.approvals.claimExecution(id, approval.action_id, at(60))).toBe(false);
       expect(await storage.approvals.get(id, approval.action_id)).toEqual({ ...approval, execution: "claimed" });
       const result = { content: [{ type: "text", text: `paid ${UNICODE}` }], isError: false, amount: 12.5 };
       await storage.approvals.completeExecution(id, approval.action_id, result);
@@ -229,13 +229,13 @@ export function describeApprovals(ctx: SuiteContext): void {
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(done);
       // Neither a second result nor a second claim changes it; none of this touches the chain.
       await storage.approvals.completeExecution(id, approval.action_id, { again: true });
-      expect(await storage.approvals.claimExecution(id, approval.action_id)).toBe(false);
+      expect(await storage.approvals.claimExecution(id, approval.action_id, at(60))).toBe(false);
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(done);
       expect(await storage.audit.head(id)).toEqual(head);
 
       // A JSON null result: done, with no result.
       const empty = await approved(approvalRecord(id));
-      expect(await storage.approvals.claimExecution(id, empty.action_id)).toBe(true);
+      expect(await storage.approvals.claimExecution(id, empty.action_id, at(60))).toBe(true);
       await storage.approvals.completeExecution(id, empty.action_id, null);
       expect(await storage.approvals.get(id, empty.action_id)).toEqual({ ...empty, execution: "done", result: null });
     });
@@ -245,10 +245,35 @@ export function describeApprovals(ctx: SuiteContext): void {
       const { id } = await newTenant();
       const approval = await approved(approvalRecord(id));
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => storage.approvals.claimExecution(id, approval.action_id)),
+        Array.from({ length: 10 }, () => storage.approvals.claimExecution(id, approval.action_id, at(60))),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await storage.approvals.get(id, approval.action_id))?.execution).toBe("claimed");
+    });
+
+    it("lists claimed executions not done, claimed at or before a time, across tenants, earliest first", async () => {
+      const storage = ctx.storage();
+      const { id } = await newTenant();
+      const { id: other } = await newTenant();
+      const claimed = async (tenantId: string, second: number) => {
+        const approval = await approved(approvalRecord(tenantId));
+        expect(await storage.approvals.claimExecution(tenantId, approval.action_id, at(second))).toBe(true);
+        return { ...approval, execution: "claimed" };
+      };
+      const late = await claimed(id, 30);
+      const early = await claimed(other, 10);
+      const done = await claimed(id, 5);
+      await storage.approvals.completeExecution(id, done.action_id, { ok: true });
+      // Approved but never claimed, and pending: not runs at all.
+      await approved(approvalRecord(id));
+      const pending = approvalRecord(id);
+      await storage.approvals.create(pending, queued(pending));
+
+      expect(await storage.approvals.listStaleExecutions(at(9))).toEqual([]);
+      expect(await storage.approvals.listStaleExecutions(at(10))).toEqual([early]);
+      expect(await storage.approvals.listStaleExecutions(at(60))).toEqual([early, late]);
+      await storage.approvals.completeExecution(other, early.action_id, { ok: false });
+      expect(await storage.approvals.listStaleExecutions(at(60))).toEqual([late]);
     });
 
     it("lists pending approvals expired at or before now, across tenants", async () => {
