@@ -39,7 +39,8 @@ export async function appendInOrder(
   const storedSince = oldest < head ? await recordsAfter(trx, store.tenantId, oldest) : [];
 
   const entries: AuditEntry[] = [];
-  const placed: { from: number; count: number; approval?: ApprovalRecord | null }[] = [];
+  // Where each write's records sit in `entries`.
+  const placed: ({ from: number; count: number } | { at: number; approval: ApprovalRecord | null })[] = [];
   for (const write of writes) {
     if ("entries" in write) {
       placed.push({ from: entries.length, count: write.entries.length });
@@ -65,19 +66,20 @@ export async function appendInOrder(
     if (approval && approval.tenant_id !== store.tenantId) {
       throw new StorageError(store.name, "The approval is another tenant's");
     }
-    placed.push({ from: entries.length, count: 1, approval });
+    placed.push({ at: entries.length, approval });
     entries.push(entry);
   }
 
   const records = await chain.append(entries);
   const written: (AuditRecord[] | LockedDecisionRecord)[] = [];
-  for (const { from, count, approval } of placed) {
-    if (approval === undefined) {
-      written.push(records.slice(from, from + count));
+  for (const place of placed) {
+    if ("from" in place) {
+      written.push(records.slice(place.from, place.from + place.count));
       continue;
     }
+    const { at, approval } = place;
     if (approval) await insertApproval(trx, store.dialect, store.name, approval);
-    written.push({ record: records[from] as AuditRecord, approval });
+    written.push({ record: records[at] as AuditRecord, approval });
   }
   return written;
 }
