@@ -119,6 +119,26 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
       .where("action_id", "=", actionId)
       .executeTakeFirst();
 
+  /** Every tenant's approvals with `column = value` whose `time` is at or before `at`, earliest first. */
+  const due = (
+    operation: string,
+    [column, value]: ["status" | "execution", string],
+    time: "expires_at" | "execution_claimed_at",
+    at: string,
+  ) =>
+    runner.run(operation, async (db) => {
+      const rows = await db
+        .selectFrom(T.approvals)
+        .selectAll()
+        .where(column, "=", value)
+        .where(time, "<=", at)
+        .orderBy(time, "asc")
+        .orderBy("tenant_id", "asc")
+        .orderBy("action_id", "asc")
+        .execute();
+      return rows.map(approvalFromRow);
+    });
+
   return {
     async create(approval, audit) {
       const insert = (trx: Db) => insertApproval(trx, dialect, name, approval);
@@ -208,33 +228,11 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
     },
 
     listStaleExecutions(claimedBefore) {
-      return runner.run("approvals.listStaleExecutions", async (db) => {
-        const rows = await db
-          .selectFrom(T.approvals)
-          .selectAll()
-          .where("execution", "=", "claimed")
-          .where("execution_claimed_at", "<=", claimedBefore)
-          .orderBy("execution_claimed_at", "asc")
-          .orderBy("tenant_id", "asc")
-          .orderBy("action_id", "asc")
-          .execute();
-        return rows.map(approvalFromRow);
-      });
+      return due("approvals.listStaleExecutions", ["execution", "claimed"], "execution_claimed_at", claimedBefore);
     },
 
     listExpired(now) {
-      return runner.run("approvals.listExpired", async (db) => {
-        const rows = await db
-          .selectFrom(T.approvals)
-          .selectAll()
-          .where("status", "=", "pending")
-          .where("expires_at", "<=", now)
-          .orderBy("expires_at", "asc")
-          .orderBy("tenant_id", "asc")
-          .orderBy("action_id", "asc")
-          .execute();
-        return rows.map(approvalFromRow);
-      });
+      return due("approvals.listExpired", ["status", "pending"], "expires_at", now);
     },
   };
 }
