@@ -179,8 +179,8 @@ export interface AuditStore {
    * apply only to records this call stores; an event stored before gets neither (a re-read changes nothing):
    * - `results`: results already known, stored with their records (outside the record hash, as `setResult` would
    *   set them) instead of by a later update. Set a result of an event stored before with `setResult`.
-   * - `approvals`: pending approvals to open with their records (as `approvals.create` with no audit record), in
-   *   the same transaction: a record that needs one is never stored without it. A taken action id fails the
+   * - `approvals`: pending approvals to open with their records (a built-in tool's, with the record of its use),
+   *   in the same transaction: a record that needs one is never stored without it. A taken action id fails the
    *   whole call.
    */
   appendEvents(
@@ -216,7 +216,7 @@ export interface AuditStore {
    * Stores a governed call's record, decided while the tenant's chain cannot move: in one transaction that locks
    * the tenant's head (as `append` does), it reads the call's counters (the `counters` of `decisionInputs.read`
    * for `call.counters`), calls `call.decide` with them, and stores the record it returns, with the approval it
-   * returns (as `approvals.create` does). No other record can be appended between the read and the append, so
+   * returns (a taken action id fails the whole call). No other record can be appended between the read and the append, so
    * policy counters are exact under concurrency: of N racing calls under a counter limit of K, exactly K are
    * decided below it, across processes when `multiProcess`.
    *
@@ -355,11 +355,6 @@ export interface PolicyStore {
 }
 
 export interface ApprovalStore {
-  /**
-   * Stores a `pending` approval and the audit record that asked for it (for governed calls, the `requires_human`
-   * decision; `null` for a built-in tool whose observed record is written separately), in one transaction.
-   */
-  create(approval: ApprovalRecord, audit: AuditEntry | null): Promise<void>;
   /** Single read; `null` when missing or another tenant's. */
   get(tenantId: string, actionId: string): Promise<ApprovalRecord | null>;
   /** The tenant's approvals, newest first, filtered. Single read. */

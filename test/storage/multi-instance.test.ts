@@ -7,7 +7,7 @@ import { isVargateError } from "../../src/errors.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import type { SessionRecord } from "../../src/sessions/types.js";
-import { entry } from "../../src/testing/storage-conformance/fixtures.js";
+import { entry, openApproval } from "../../src/testing/storage-conformance/fixtures.js";
 import { defineTool } from "../../src/tools/define.js";
 import { createTestStorage, forEachTestDatabase, type TestStorage } from "../setup/databases.js";
 
@@ -216,7 +216,7 @@ forEachTestDatabase(
         execution: "none",
         result: null,
       };
-      await first.storage.approvals.create(approval, null);
+      await openApproval(first.storage, approval);
 
       const decisions = await Promise.all(
         instances.map((governor, i) =>
@@ -260,8 +260,8 @@ forEachTestDatabase(
         version: 1,
         document: { racer: puts.indexOf(true) },
       });
-      // The tenant's creation, one decision and one policy version.
-      expect(await first.audit.verify("acme")).toMatchObject({ valid: true, record_count: 3 });
+      // The tenant's creation, the approval's tool use, one decision and one policy version.
+      expect(await first.audit.verify("acme")).toMatchObject({ valid: true, record_count: 4 });
     });
 
     it("40 racing governed calls from both instances: counter limits hold exactly, each decided on its true count", async () => {

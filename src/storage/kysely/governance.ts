@@ -110,7 +110,7 @@ export async function insertApproval(
   }
 }
 
-export function approvalStore({ runner, dialect, name, audited }: StoreContext): ApprovalStore {
+export function approvalStore({ runner, name, audited }: StoreContext): ApprovalStore {
   const read = (db: Db, tenantId: string, actionId: string) =>
     db
       .selectFrom(T.approvals)
@@ -140,18 +140,6 @@ export function approvalStore({ runner, dialect, name, audited }: StoreContext):
     });
 
   return {
-    async create(approval, audit) {
-      const insert = (trx: Db) => insertApproval(trx, dialect, name, approval);
-      if (audit === null) {
-        await runner.write("approvals.create", insert);
-        return;
-      }
-      await audited("approvals.create", approval.tenant_id, async (trx, chain) => {
-        await insert(trx);
-        await chain.append([audit]);
-      });
-    },
-
     get(tenantId, actionId) {
       return runner.run("approvals.get", async (db) => {
         const row = await read(db, tenantId, actionId);

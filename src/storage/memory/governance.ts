@@ -1,4 +1,3 @@
-import { StorageError } from "../../errors.js";
 import type { ApprovalStore, CredentialRecordStore, PolicyStore } from "../port.js";
 import { compare, type MemoryState } from "./state.js";
 
@@ -37,13 +36,6 @@ export function memoryApprovalsStore(state: MemoryState): ApprovalStore {
   // When each execution was claimed, by approval key (the databases' `execution_claimed_at`).
   const claims = new Map<string, string>();
   return {
-    async create(approval, audit) {
-      open();
-      const key = approvalKey(approval.tenant_id, approval.action_id);
-      if (approvals.has(key)) throw new StorageError("memory", `Duplicate approval ${approval.action_id}`);
-      if (audit) appendNow(approval.tenant_id, [audit]);
-      approvals.set(key, structuredClone(approval));
-    },
     async get(tenantId, actionId) {
       open();
       return structuredClone(approvals.get(approvalKey(tenantId, actionId)) ?? null);

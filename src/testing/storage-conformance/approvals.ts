@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { ApprovalRecord } from "../../approvals/types.js";
-import { approvalRecord, at, entry, failure, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
+import {
+  approvalRecord,
+  at,
+  entry,
+  failure,
+  openApproval,
+  type SuiteContext,
+  UNICODE,
+  uid,
+  verify,
+} from "./fixtures.js";
 
 const decision = (status: "approved" | "rejected" | "expired" = "approved", fields: { note?: string | null } = {}) => ({
   status,
@@ -12,7 +22,7 @@ const decision = (status: "approved" | "rejected" | "expired" = "approved", fiel
 const byActionId = (approvals: ApprovalRecord[]) =>
   [...approvals].sort((a, b) => (a.action_id < b.action_id ? -1 : a.action_id > b.action_id ? 1 : 0));
 
-/** The `requires_human` record of a governed call, the audit record `approvals.create` stores with it. */
+/** The `requires_human` record of a governed call, stored with its approval. */
 const queued = (approval: ApprovalRecord) =>
   entry({
     ...{ action_id: approval.action_id, session_id: approval.session_id, agent_id: approval.agent_id },
@@ -24,10 +34,10 @@ const queued = (approval: ApprovalRecord) =>
 export function describeApprovals(ctx: SuiteContext): void {
   const { newTenant } = ctx;
 
-  /** Creates `approval` (with its governed record) and approves it. */
+  /** Opens `approval` (with its governed record) and approves it. */
   async function approved(approval: ApprovalRecord): Promise<ApprovalRecord> {
     const storage = ctx.storage();
-    await storage.approvals.create(approval, queued(approval));
+    await openApproval(storage, approval, queued(approval));
     const decided = await storage.approvals.decide(approval.tenant_id, approval.action_id, decision(), entry());
     if (!decided) throw new Error("expected the approval to be decided");
     return decided;
@@ -50,13 +60,13 @@ export function describeApprovals(ctx: SuiteContext): void {
         expires_at: "2025-06-01T13:00:00.123456+02:00",
       });
       const audit = queued(approval);
-      await storage.approvals.create(approval, audit);
+      await openApproval(storage, approval, audit);
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(approval);
       expect(await storage.audit.get(id, approval.action_id)).toMatchObject({ ...audit, seq: 2 });
       expect(await storage.approvals.get(id, uid("missing"))).toBeNull();
     });
 
-    it("stores a built-in tool's approval without an audit record when given none", async () => {
+    it("stores a built-in tool's approval with the observed record of its tool use", async () => {
       const storage = ctx.storage();
       const { id } = await newTenant();
       const approval = approvalRecord(id, {
@@ -65,26 +75,28 @@ export function describeApprovals(ctx: SuiteContext): void {
         input: { command: "rm -rf ./build" },
         upstream_event_id: "sevt_01tooluse",
       });
-      await storage.approvals.create(approval, null);
+      await openApproval(storage, approval);
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(approval);
-      expect((await storage.audit.head(id)).seq).toBe(1);
+      expect(await storage.audit.get(id, approval.action_id)).toMatchObject({
+        ...{ seq: 2, source: "mcp_observed", event_id: "sevt_01tooluse", input: approval.input },
+      });
     });
 
     it("refuses a second approval with the same action_id, and stores nothing of it", async () => {
       const storage = ctx.storage();
       const { id } = await newTenant();
       const approval = approvalRecord(id);
-      await storage.approvals.create(approval, queued(approval));
+      await openApproval(storage, approval, queued(approval));
       const audit = entry();
-      await failure(storage.approvals.create({ ...approval, tool: "other" }, audit));
-      await failure(storage.approvals.create({ ...approval, tool: "other" }, null));
+      await failure(openApproval(storage, { ...approval, tool: "other" }, audit));
+      await failure(openApproval(storage, { ...approval, tool: "other" }));
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(approval);
       expect(await storage.audit.get(id, audit.action_id)).toBeNull();
       expect((await storage.audit.head(id)).seq).toBe(2);
       // The same action id in another tenant is another approval.
       const { id: other } = await newTenant();
       const theirs = { ...approval, tenant_id: other };
-      await storage.approvals.create(theirs, null);
+      await openApproval(storage, theirs);
       expect(await storage.approvals.get(other, approval.action_id)).toEqual(theirs);
     });
 
@@ -92,7 +104,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id, audit } = await newTenant();
       const approval = approvalRecord(id);
-      await failure(storage.approvals.create(approval, { ...audit }));
+      await failure(openApproval(storage, approval, { ...audit }));
       expect(await storage.approvals.get(id, approval.action_id)).toBeNull();
       expect((await storage.audit.head(id)).seq).toBe(1);
     });
@@ -108,8 +120,8 @@ export function describeApprovals(ctx: SuiteContext): void {
         approvalRecord(id, { session_id: s1, requested_at: at(5), action_id: `a-2-${uid("x")}` }),
         approvalRecord(id, { session_id: s1, requested_at: at(1), action_id: `a-3-${uid("x")}` }),
       ];
-      for (const approval of made) await storage.approvals.create(approval, queued(approval));
-      await storage.approvals.create(approvalRecord(other, { session_id: s1 }), null);
+      for (const approval of made) await openApproval(storage, approval, queued(approval));
+      await openApproval(storage, approvalRecord(other, { session_id: s1 }));
       const [a0, a1, a2, a3] = made;
       const decided = await storage.approvals.decide(id, a2?.action_id ?? "", decision("rejected"), entry());
 
@@ -129,7 +141,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const { id } = await newTenant();
       const { id: other } = await newTenant();
       const approval = approvalRecord(id);
-      await storage.approvals.create(approval, queued(approval));
+      await openApproval(storage, approval, queued(approval));
       const audit = entry();
       expect(await storage.approvals.get(other, approval.action_id)).toBeNull();
       expect(await storage.approvals.decide(other, approval.action_id, decision(), audit)).toBeNull();
@@ -148,7 +160,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const { id } = await newTenant();
       for (const status of ["approved", "rejected", "expired"] as const) {
         const approval = approvalRecord(id);
-        await storage.approvals.create(approval, queued(approval));
+        await openApproval(storage, approval, queued(approval));
         const audit = entry({ method: status === "approved" ? "approve" : "reject", input: { note: UNICODE } });
         const ruling = decision(status, { note: status === "expired" ? null : `Note ${UNICODE}` });
         const decided = await storage.approvals.decide(id, approval.action_id, ruling, audit);
@@ -175,7 +187,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id, audit } = await newTenant();
       const approval = approvalRecord(id);
-      await storage.approvals.create(approval, queued(approval));
+      await openApproval(storage, approval, queued(approval));
       await failure(storage.approvals.decide(id, approval.action_id, decision(), { ...audit }));
       expect(await storage.approvals.get(id, approval.action_id)).toEqual(approval);
       expect((await storage.audit.head(id)).seq).toBe(2);
@@ -185,7 +197,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id } = await newTenant();
       const approval = approvalRecord(id);
-      await storage.approvals.create(approval, queued(approval));
+      await openApproval(storage, approval, queued(approval));
       const racers = Array.from({ length: 10 }, (_, i) => ({
         ruling: { ...decision(i % 3 === 0 ? "rejected" : "approved"), decided_by: `approver-${i}` },
         audit: entry({ method: "approve" }),
@@ -206,14 +218,14 @@ export function describeApprovals(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id } = await newTenant();
       const pending = approvalRecord(id);
-      await storage.approvals.create(pending, queued(pending));
+      await openApproval(storage, pending, queued(pending));
       expect(await storage.approvals.claimExecution(id, pending.action_id, at(60))).toBe(false);
       // Completing what was never claimed changes nothing.
       await storage.approvals.completeExecution(id, pending.action_id, { early: true });
       expect(await storage.approvals.get(id, pending.action_id)).toEqual(pending);
 
       const rejected = approvalRecord(id);
-      await storage.approvals.create(rejected, queued(rejected));
+      await openApproval(storage, rejected, queued(rejected));
       await storage.approvals.decide(id, rejected.action_id, decision("rejected"), entry());
       expect(await storage.approvals.claimExecution(id, rejected.action_id, at(60))).toBe(false);
       expect(await storage.approvals.claimExecution(id, uid("missing"), at(60))).toBe(false);
@@ -267,7 +279,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       // Approved but never claimed, and pending: not runs at all.
       await approved(approvalRecord(id));
       const pending = approvalRecord(id);
-      await storage.approvals.create(pending, queued(pending));
+      await openApproval(storage, pending, queued(pending));
 
       expect(await storage.approvals.listStaleExecutions(at(9))).toEqual([]);
       expect(await storage.approvals.listStaleExecutions(at(10))).toEqual([early]);
@@ -287,7 +299,7 @@ export function describeApprovals(ctx: SuiteContext): void {
       const later = make(id, 11);
       const decided = make(id, 1);
       const mine = make(id, 7);
-      for (const approval of [early, boundary, later, decided, mine]) await storage.approvals.create(approval, null);
+      for (const approval of [early, boundary, later, decided, mine]) await openApproval(storage, approval);
       await storage.approvals.decide(id, decided.action_id, decision("rejected"), entry());
 
       // Only these two tenants (a shared storage may hold other tests' approvals), in any order (the port names none).

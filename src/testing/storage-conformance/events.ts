@@ -5,7 +5,17 @@ import type { AuditEntry, AuditRecord } from "../../audit/types.js";
 import { isVargateError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
 import type { SessionRecordCount } from "../../sessions/types.js";
-import { approvalRecord, entry, failure, records, type SuiteContext, UNICODE, uid, verify } from "./fixtures.js";
+import {
+  approvalRecord,
+  entry,
+  failure,
+  openApproval,
+  records,
+  type SuiteContext,
+  UNICODE,
+  uid,
+  verify,
+} from "./fixtures.js";
 
 /** An observed record derived from upstream event `eventId` of `sessionId`. */
 const observed = (sessionId: string | null, eventId: string | null, fields: Partial<AuditEntry> = {}) =>
@@ -150,7 +160,7 @@ export function describeAuditEvents(ctx: SuiteContext): void {
       const id = uid("t");
       const session = uid("vs");
       const taken = approvalRecord(id, { kind: "builtin_tool" });
-      await storage.approvals.create(taken, null);
+      await openApproval(storage, taken);
       const head = await storage.audit.head(id);
       const batch = [observed(session, "sevt_1"), observed(session, "sevt_2")];
 

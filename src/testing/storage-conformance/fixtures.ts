@@ -79,7 +79,7 @@ export const policyRecord = (tenantId: string, fields: Partial<PolicyRecord> = {
   ...fields,
 });
 
-/** A `pending` governed call waiting for approval, as `approvals.create` receives it. */
+/** A `pending` governed call waiting for approval. */
 export const approvalRecord = (tenantId: string, fields: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   ...{ action_id: randomUUID(), tenant_id: tenantId, session_id: `vs-${randomBytes(8).toString("hex")}` },
   ...{ agent_id: "agent-000000000000", kind: "governed_call", tool: "send_payment", input: { amount: 5000 } },
@@ -88,6 +88,33 @@ export const approvalRecord = (tenantId: string, fields: Partial<ApprovalRecord>
   ...{ execution: "none", result: null },
   ...fields,
 });
+
+/**
+ * Opens `approval` the ways vargate does, returning its record: a governed call's with its `requires_human`
+ * record `queuedBy` (`audit.decideAndAppend`), a built-in tool's with the observed record of its tool use
+ * (`audit.appendEvents`).
+ */
+export async function openApproval(
+  storage: VargateStorage,
+  approval: ApprovalRecord,
+  queuedBy?: AuditEntry,
+): Promise<AuditRecord> {
+  const tenantId = approval.tenant_id;
+  if (queuedBy) {
+    const counters = { session_id: approval.session_id, agent_id: approval.agent_id, since: at(0) };
+    return (await storage.audit.decideAndAppend(tenantId, { counters, decide: () => ({ entry: queuedBy, approval }) }))
+      .record;
+  }
+  const eventId = approval.upstream_event_id ?? `sevt_${approval.action_id}`;
+  const use = entry({
+    ...{ action_id: approval.action_id, session_id: approval.session_id, agent_id: approval.agent_id },
+    ...{ event_id: eventId, source: "mcp_observed", tool: approval.tool, method: "agent.tool_use" },
+    ...{ decision: "observed", input: approval.input },
+  });
+  const [stored] = await storage.audit.appendEvents(tenantId, [use], { approvals: new Map([[eventId, approval]]) });
+  if (!stored) throw new Error(`openApproval: event ${eventId} was stored before`);
+  return stored;
+}
 
 /** A stored credential: ciphertext only. */
 export const credentialRecord = (tenantId: string, fields: Partial<CredentialRecord> = {}): CredentialRecord => ({

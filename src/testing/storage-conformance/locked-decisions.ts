@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../audit/types.js";
 import { readDecisionInputs } from "../../storage/decision-inputs.js";
 import type { DecisionCounters, LockedDecision } from "../../storage/port.js";
-import { approvalRecord, at, entry, failure, records, type SuiteContext, uid, verify } from "./fixtures.js";
+import {
+  approvalRecord,
+  at,
+  entry,
+  failure,
+  openApproval,
+  records,
+  type SuiteContext,
+  uid,
+  verify,
+} from "./fixtures.js";
 
 /** A governed call's record. */
 const governed = (tool: string, fields: Partial<AuditEntry> = {}) =>
@@ -166,7 +176,7 @@ export function describeLockedDecisions(ctx: SuiteContext): void {
       const storage = ctx.storage();
       const { id } = await ctx.newTenant();
       const taken = approvalRecord(id);
-      await storage.approvals.create(taken, null);
+      await openApproval(storage, taken);
       const before = await storage.audit.head(id);
       const target = { session_id: taken.session_id, agent_id: taken.agent_id, since: at(0) };
       const decided = governed("send_payment", { decision: "requires_human", session_id: target.session_id });
