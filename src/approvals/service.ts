@@ -156,10 +156,9 @@ export class Approvals {
   async runIfApproved(approval: ApprovalRecord): Promise<ApprovalRecord | null> {
     if (approval.status !== "approved" || approval.kind !== "governed_call") return null;
     const { storage } = this.#context;
-    const claimedAt = timestamp(this.#context.clock);
     if (
       approval.execution === "none" &&
-      (await storage.approvals.claimExecution(approval.tenant_id, approval.action_id, claimedAt))
+      (await storage.approvals.claimExecution(approval.tenant_id, approval.action_id, timestamp(this.#context.clock)))
     ) {
       const run = this.#runApproved;
       let result: JsonValue;

@@ -91,13 +91,17 @@ export function policyStore({ runner, dialect, audited }: StoreContext): PolicyS
   };
 }
 
-/** Inserts a pending approval; an action id the tenant already has is a `StorageError`. */
+/**
+ * Inserts a pending approval of `tenantId` inside an audited write; another tenant's approval, or an action id the
+ * tenant already has, is a `StorageError`.
+ */
 export async function insertApproval(
   trx: Db,
-  dialect: KyselyDialectName,
-  name: string,
+  store: { dialect: KyselyDialectName; name: string; tenantId: string },
   approval: ApprovalRecord,
 ): Promise<void> {
+  const { dialect, name } = store;
+  if (approval.tenant_id !== store.tenantId) throw new StorageError(name, "The approval is another tenant's");
   try {
     await trx.insertInto(T.approvals).values(approvalToRow(approval)).execute();
   } catch (error) {

@@ -1,6 +1,5 @@
 import type { ApprovalRecord } from "../../approvals/types.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
-import { StorageError } from "../../errors.js";
 import type { DecisionCounters, LockedDecision, LockedDecisionRecord } from "../port.js";
 import type { LockedChain } from "./audit-chain.js";
 import { readCounters } from "./decision-inputs.js";
@@ -31,10 +30,12 @@ export async function appendInOrder(
   writes: readonly ChainWrite[],
 ): Promise<(AuditRecord[] | LockedDecisionRecord)[]> {
   const head = chain.head().seq;
-  const usable = (call: LockedDecision) => call.known !== undefined && call.known.seq <= head;
+  // Counters read at a head past this one cannot be brought up to date: those calls read theirs here.
+  const knownOf = (call: LockedDecision) => (call.known && call.known.seq <= head ? call.known : undefined);
   let oldest = head;
   for (const write of writes) {
-    if ("call" in write && usable(write.call)) oldest = Math.min(oldest, (write.call.known as { seq: number }).seq);
+    const known = "call" in write ? knownOf(write.call) : undefined;
+    if (known) oldest = Math.min(oldest, known.seq);
   }
   const storedSince = oldest < head ? await recordsAfter(trx, store.tenantId, oldest) : [];
 
@@ -48,7 +49,7 @@ export async function appendInOrder(
       continue;
     }
     const { call } = write;
-    const known = usable(call) ? call.known : undefined;
+    const known = knownOf(call);
     const before = known
       ? withRecords(
           known.counters,
@@ -63,9 +64,6 @@ export async function appendInOrder(
       throw new Passthrough(error);
     }
     const { entry, approval } = decided;
-    if (approval && approval.tenant_id !== store.tenantId) {
-      throw new StorageError(store.name, "The approval is another tenant's");
-    }
     placed.push({ at: entries.length, approval });
     entries.push(entry);
   }
@@ -78,7 +76,7 @@ export async function appendInOrder(
       continue;
     }
     const { at, approval } = place;
-    if (approval) await insertApproval(trx, store.dialect, store.name, approval);
+    if (approval) await insertApproval(trx, store, approval);
     written.push({ record: records[at] as AuditRecord, approval });
   }
   return written;

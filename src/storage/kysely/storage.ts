@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { GENESIS_HASH } from "../../audit/chain.js";
 import type { AuditEntry, AuditRecord } from "../../audit/types.js";
-import { ConfigError, StorageError, VargateError } from "../../errors.js";
+import { ConfigError, VargateError } from "../../errors.js";
 import type { AuditResult } from "../../sessions/types.js";
 import type { LockedDecision, LockedDecisionRecord, VargateStorage } from "../port.js";
 import { type Audited, type LockedChain, lockChain, withoutStoredEvents } from "./audit-chain.js";
@@ -409,8 +409,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           for (const record of records) {
             const approval = record.event_id === null ? undefined : approvals?.get(record.event_id);
             if (!approval) continue;
-            if (approval.tenant_id !== tenantId) throw new StorageError(name, "The approval is another tenant's");
-            await insertApproval(trx, dialect, name, approval);
+            await insertApproval(trx, { dialect, name, tenantId }, approval);
           }
           return records;
         });
