@@ -1,5 +1,6 @@
-// mcp_http: a full MCP tools/call round trip over loopback HTTP (node adapter, real SDK client) against a bare
-// node:http JSON echo server driven at the same concurrency.
+// mcp_http: a full MCP tools/call round trip over loopback HTTP (node adapter, the real SDK server) against a bare
+// node:http JSON echo server, both driven by the same node:http clients at the same concurrency; the same calls made
+// by MCP SDK clients are reported beside them.
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +20,7 @@ const ARGUMENTS = { note: "bench" };
 
 export const mcpHttp: Scenario = {
   name: "mcp_http",
-  description: `MCP tools/call round trips over loopback HTTP, ${CLIENTS} concurrent SDK clients, no-op governed tool`,
+  description: `MCP tools/call round trips over loopback HTTP, ${CLIENTS} concurrent clients, no-op governed tool`,
   async run(context) {
     const operations = context.quick ? 2_000 : 10_000;
     const warmup = context.quick ? 300 : 1_000;
@@ -52,20 +53,33 @@ export const mcpHttp: Scenario = {
         const { session, token } = await seedActiveSession(storage, tenantId, config);
         endpoints.push({ url: `${origin}/managed/mcp/${session.id}`, token });
       }
-      context.log(`mcp_http: ${CLIENTS} SDK clients in a separate process; ${operations} calls`);
+      const load = { mode: "mcp", endpoints, warmup, concurrency: CLIENTS, tool: TOOL, arguments: ARGUMENTS } as const;
+      context.log(`mcp_http: ${CLIENTS} node:http clients in a separate process; ${operations} calls`);
       measured = await measureRemoteLoad(`vargate MCP tools/call (node:http, SQLite file WAL, ${CLIENTS} clients)`, {
-        mode: "mcp",
-        endpoints,
+        ...load,
+        client: "wire",
         operations,
-        warmup,
-        concurrency: CLIENTS,
-        tool: TOOL,
-        arguments: ARGUMENTS,
+      });
+      // The SDK client costs more CPU than the server it calls; on a 2-core machine it takes cores from the server,
+      // so its figure shows what one machine running both sides does, not the server's overhead.
+      context.log(`mcp_http: ${CLIENTS} MCP SDK clients; ${operations / 2} calls`);
+      const sdk = await measureRemoteLoad("the same, MCP SDK clients", {
+        ...load,
+        client: "sdk",
+        operations: operations / 2,
       });
       const records = await storage.audit.head(tenantId);
       measured = {
         ...measured,
-        extra: { ...measured.extra, storage: "SQLite file (WAL)", audit_records: records.seq },
+        extra: {
+          ...measured.extra,
+          storage: "SQLite file (WAL)",
+          audit_records: records.seq,
+          sdk_clients_calls_per_s: Math.round(sdk.throughput),
+          sdk_clients_p99_ms: Number(sdk.p99Ms?.toFixed(2)),
+          sdk_client_cpu_us_per_call: sdk.extra?.client_cpu_us_per_call ?? "",
+          sdk_clients_server_cpu_us_per_call: sdk.extra?.server_cpu_us_per_call ?? "",
+        },
       };
     } finally {
       await close(server);
@@ -82,14 +96,16 @@ export const mcpHttp: Scenario = {
       targetMet: measured.throughput >= 3_000 && p99 <= 10,
       notes:
         "Governor with SQLite file storage (WAL) behind toNodeHandler; each call is authenticated, policy-evaluated, " +
-        "audited (hash-chained append) and run. Baseline: node:http echoing the same JSON-RPC body, driven by fetch " +
-        `(undici keep-alive) at the same concurrency (${CLIENTS}). Both load generators run in a separate process, ` +
-        "so client CPU is not charged to the server; p50/p99 are what the clients saw.",
+        "audited (hash-chained append) and run. Both sides are driven by the same clients: keep-alive node:http " +
+        `POSTing the tools/call JSON-RPC body with MCP's Streamable HTTP headers, ${CLIENTS} at once; the workload's ` +
+        "answers are checked to be the call's result. Baseline: node:http echoing that body. The load generators " +
+        "run in a separate process, so client CPU is not charged to the server; p50/p99 are what the clients saw. " +
+        "extra.sdk_clients_*: half as many calls made by MCP SDK clients (StreamableHTTPClientTransport).",
     };
   },
 };
 
-/** A bare node:http server that answers each JSON-RPC body with itself, driven by keep-alive fetch. */
+/** A bare node:http server that answers each JSON-RPC body with itself, driven by the same clients. */
 async function echoBaseline(operations: number, warmup: number, log: (message: string) => void) {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -105,7 +121,7 @@ async function echoBaseline(operations: number, warmup: number, log: (message: s
   const origin = await listen(server);
   log("mcp_http: baseline (node:http JSON echo)");
   try {
-    return await measureRemoteLoad(`node:http JSON echo (fetch keep-alive, ${CLIENTS} concurrent)`, {
+    return await measureRemoteLoad(`node:http JSON echo (node:http keep-alive clients, ${CLIENTS} concurrent)`, {
       mode: "echo",
       url: `${origin}/mcp`,
       operations,

@@ -13,7 +13,7 @@ interface LoadShape {
 }
 
 export type LoadRequest =
-  | (LoadShape & { mode: "mcp"; endpoints: { url: string; token: string }[] })
+  | (LoadShape & { mode: "mcp"; client: "wire" | "sdk"; endpoints: { url: string; token: string }[] })
   | (LoadShape & { mode: "echo"; url: string });
 
 export type LoadReply =
