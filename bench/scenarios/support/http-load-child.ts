@@ -19,7 +19,11 @@ process.once("message", (message: LoadRequest) => {
 
 async function run(request: LoadRequest): Promise<LoadReply> {
   const operation =
-    request.mode === "echo" ? echoPosts(request) : request.client === "sdk" ? await sdkCalls(request) : wireCalls(request);
+    request.mode === "echo"
+      ? echoPosts(request)
+      : request.client === "sdk"
+        ? await sdkCalls(request)
+        : wireCalls(request);
   const cpu = process.cpuUsage();
   const { latencies, seconds } = await timeOperations({ ...request, operation: operation.call });
   const used = process.cpuUsage(cpu);
