@@ -5,7 +5,7 @@ import { Authenticator, type AuthOptions, type Identity } from "./auth/authentic
 import { type CheckpointOptions, Checkpoints } from "./checkpoints/service.js";
 import { type Clock, systemClock } from "./clock.js";
 import { Compliance } from "./compliance/service.js";
-import { type ConsumerOptions, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
+import { type ConsumerOptions, consumerOptionsSchema, DEFAULT_CONSUMER_OPTIONS } from "./consumers/consumer.js";
 import { SessionEventSink } from "./consumers/event-sink.js";
 import { ConsumerSupervisor, type ConsumerView } from "./consumers/supervisor.js";
 import type { GovernorContext } from "./context.js";
@@ -13,7 +13,12 @@ import { encryptedCredentialStore } from "./credentials/encrypted-store.js";
 import { Credentials } from "./credentials/service.js";
 import type { CredentialStore } from "./credentials/store.js";
 import { ConfigError } from "./errors.js";
-import { DEFAULT_GOVERNED_CALL_OPTIONS, type GovernedCallOptions, GovernedCalls } from "./governed/pipeline.js";
+import {
+  DEFAULT_GOVERNED_CALL_OPTIONS,
+  type GovernedCallOptions,
+  GovernedCalls,
+  governedCallOptionsSchema,
+} from "./governed/pipeline.js";
 import { type IdGenerator, randomIds } from "./ids.js";
 import { type Logger, silentLogger } from "./logger.js";
 import type { CodeRule } from "./policy/evaluate.js";
@@ -25,6 +30,7 @@ import { Tenants } from "./tenants/service.js";
 import { ToolRegistry } from "./tools/registry.js";
 import type { GovernedTool } from "./tools/types.js";
 import type { ManagedAgentsUpstream } from "./upstream/port.js";
+import { optionsWithDefaults } from "./validation.js";
 
 export interface VargateGovernorOptions {
   /** Where everything is kept: `kyselyStorage()` from `vargate/kysely`, or `memoryStorage()` from `vargate/memory`. */
@@ -107,10 +113,25 @@ export class VargateGovernor {
     this.audit = new AuditLog(context);
     this.checkpoints = new Checkpoints(context, options.checkpoints);
     this.#authenticator = new Authenticator(context, options.auth);
-    this.#durationCheckIntervalMs = options.durationCheckIntervalMs ?? 30_000;
+    const governed = optionsWithDefaults(
+      "governedCalls",
+      governedCallOptionsSchema,
+      DEFAULT_GOVERNED_CALL_OPTIONS,
+      options.governedCalls,
+    );
+    const consumerOptions = optionsWithDefaults(
+      "consumers",
+      consumerOptionsSchema,
+      DEFAULT_CONSUMER_OPTIONS,
+      options.consumers,
+    );
+    const interval = options.durationCheckIntervalMs ?? 30_000;
+    if (!Number.isFinite(interval) || interval <= 0) {
+      throw new ConfigError("durationCheckIntervalMs: expected a positive number of milliseconds");
+    }
+    this.#durationCheckIntervalMs = interval;
 
     const upstream = options.upstream;
-    const governed = { ...DEFAULT_GOVERNED_CALL_OPTIONS, ...options.governedCalls };
     this.policy = new TenantPolicies(context, { codeRules: options.codeRules ?? [] });
     this.approvals = new Approvals(context, upstream, governed);
     let store = options.credentialStore;
@@ -146,7 +167,7 @@ export class VargateGovernor {
       consumers = new ConsumerSupervisor({
         context,
         upstream,
-        options: { ...DEFAULT_CONSUMER_OPTIONS, ...options.consumers },
+        options: consumerOptions,
         sinkFor: (session) =>
           new SessionEventSink(session, {
             context,

@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { ValidationError, type ValidationIssue } from "./errors.js";
+import { ConfigError, ValidationError, type ValidationIssue } from "./errors.js";
 
 /** Where a value came from; prefixes each issue's `loc` the way clients expect (`["body", "name"]`). */
 export type InputLocation = "body" | "query" | "path" | "options";
@@ -25,4 +25,21 @@ function toValidationIssue(issue: z.core.$ZodIssue, location: InputLocation): Va
     return { loc: [...loc, ...issue.keys.slice(0, 1)], msg: issue.message, type: issue.code };
   }
   return { loc, msg: issue.message, type: issue.code };
+}
+
+/**
+ * Constructor options: `given` checked with `schema` (a strict object of optional fields) over `defaults`. A bad
+ * or unknown option throws a ConfigError that names it (`governedCalls.approvalPollMs: ...`); an option given as
+ * `undefined` keeps its default.
+ */
+export function optionsWithDefaults<T extends object>(name: string, schema: z.ZodType, defaults: T, given: unknown): T {
+  const result = schema.safeParse(given ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    const unknown = issue.code === "unrecognized_keys";
+    const path = [name, ...issue.path.map(String), ...(unknown ? issue.keys.slice(0, 1) : [])].join(".");
+    throw new ConfigError(`${path}: ${unknown ? "unknown option" : issue.message}`);
+  }
+  const chosen = Object.entries(result.data as object).filter(([, value]) => value !== undefined);
+  return { ...defaults, ...Object.fromEntries(chosen) };
 }

@@ -1,3 +1,4 @@
+import * as z from "zod";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import type { SessionRecord } from "../sessions/types.js";
@@ -19,6 +20,18 @@ export const DEFAULT_CONSUMER_OPTIONS: ConsumerOptions = {
   initialBackoffMs: 250,
   maxBackoffMs: 30_000,
 };
+
+const positiveMilliseconds = z
+  .number({ error: "expected a number of milliseconds" })
+  .finite()
+  .positive({ error: "expected a positive number of milliseconds" });
+
+/** `consumers` as given to the governor: any of the options, each checked. */
+export const consumerOptionsSchema = z.strictObject({
+  leaseMs: positiveMilliseconds.optional(),
+  initialBackoffMs: positiveMilliseconds.optional(),
+  maxBackoffMs: positiveMilliseconds.optional(),
+});
 
 /**
  * Reads one session's event stream into the audit log, exactly once per event.

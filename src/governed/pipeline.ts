@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { Approvals } from "../approvals/service.js";
 import type { ApprovalRecord } from "../approvals/types.js";
 import type { AuditEntry } from "../audit/types.js";
@@ -43,6 +44,22 @@ export const DEFAULT_GOVERNED_CALL_OPTIONS: GovernedCallOptions = {
   maxResultBytes: 64 * 1024,
   approvedRunLeaseMs: 15 * 60 * 1000,
 };
+
+const milliseconds = z.number({ error: "expected a number of milliseconds" }).finite();
+const positiveMilliseconds = milliseconds.positive({ error: "expected a positive number of milliseconds" });
+
+/** `governedCalls` as given to the governor: any of the options, each checked. */
+export const governedCallOptionsSchema = z.strictObject({
+  approvalTtlMs: positiveMilliseconds.optional(),
+  // 0 answers `pending_approval` at once.
+  approvalWaitMs: milliseconds.nonnegative({ error: "expected 0 or more milliseconds" }).optional(),
+  approvalPollMs: positiveMilliseconds.optional(),
+  maxResultBytes: z
+    .int({ error: "expected a whole number of bytes" })
+    .positive({ error: "expected 1 or more bytes" })
+    .optional(),
+  approvedRunLeaseMs: positiveMilliseconds.optional(),
+});
 
 /**
  * The governed-call pipeline behind the MCP endpoint: `governor.governedCalls`.
