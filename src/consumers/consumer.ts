@@ -99,6 +99,8 @@ export class SessionConsumer {
     const claimed = await this.#claim();
     if (!claimed) return;
     this.#cursor = claimed.cursor;
+    // Resuming a session another run of a consumer left: its pairing of governed uses is counted again first.
+    let pairingFrom = claimed.cursor;
     const heartbeat = setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.#options.leaseMs / 3)));
     heartbeat.unref?.();
     try {
@@ -113,6 +115,10 @@ export class SessionConsumer {
           this.#connectedSince = timestamp(this.#context.clock);
           if (!(await this.#persist(0, "connected"))) return;
           attempt = 0;
+          if (pairingFrom) {
+            await this.#sink.resumePairing(this.#upstream.listEvents(anthropicId, {}), pairingFrom);
+            pairingFrom = null;
+          }
           const history = this.#upstream.listEvents(
             anthropicId,
             this.#cursor ? { processedAtOrAfter: this.#cursor } : {},

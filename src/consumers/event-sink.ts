@@ -53,6 +53,8 @@ export class SessionEventSink {
   readonly #governedUses = new Map<string, { tool: string; input: JsonValue }>();
   // Per tool, how many of its governed records have been matched to a use seen on the stream.
   readonly #matchedUses = new Map<string, number>();
+  // Uses recorded as having no decision (their event ids), read from storage by #initialise.
+  readonly #unmatchedUses = new Set<string>();
   #initialised = false;
 
   constructor(session: SessionRecord, deps: EventSinkDeps) {
@@ -79,8 +81,9 @@ export class SessionEventSink {
     for (let index = 0; index < events.length; index++) {
       const event = events[index] as UpstreamEvent;
       const handled = index + 1;
-      if (event.type === "agent.mcp_tool_use" && event.mcp_server_name === GOVERNOR_MCP_SERVER_NAME) {
-        this.#governedUses.set(event.id, { tool: String(event.name), input: (event.input ?? {}) as JsonValue });
+      const governedUse = this.#governedUse(event);
+      if (governedUse) {
+        this.#governedUses.set(event.id, governedUse);
         continue;
       }
       if (event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string") {
@@ -253,14 +256,50 @@ export class SessionEventSink {
     };
   }
 
-  // After a restart the anomaly score is rebuilt from the session's records. The count of matched governed uses is
-  // not (the uses themselves are not stored), so it starts again at zero: see docs/concepts/governed-calls.md.
+  /**
+   * After a restart or a takeover, before the first batch: pairs again the uses of governed tools in `history` (the
+   * session's events from the start) that came before `cursor`, so that pairing goes on where it stopped instead of
+   * from zero. Events at the cursor are read again by the consumer and paired then. A use whose result comes after
+   * the cursor waits for it, as it did before the restart.
+   */
+  async resumePairing(history: AsyncIterable<UpstreamEvent>, cursor: string): Promise<void> {
+    await this.#initialise();
+    const waiting = new Map<string, { tool: string; input: JsonValue }>();
+    for await (const event of history) {
+      if (!event.processed_at) continue;
+      if (event.processed_at >= cursor) break;
+      const use = this.#governedUse(event);
+      if (use) {
+        waiting.set(event.id, use);
+        continue;
+      }
+      const paired = event.type === "agent.mcp_tool_result" ? waiting.get(String(event.mcp_tool_use_id)) : undefined;
+      if (!paired) continue;
+      waiting.delete(String(event.mcp_tool_use_id));
+      // A use that was recorded as having no decision took no governed record.
+      if (this.#unmatchedUses.has(String(event.mcp_tool_use_id))) continue;
+      this.#matchedUses.set(paired.tool, (this.#matchedUses.get(paired.tool) ?? 0) + 1);
+    }
+    for (const [id, use] of waiting) this.#governedUses.set(id, use);
+  }
+
+  /** The tool and input of a use of the governor's own MCP tools, or `undefined` for any other event. */
+  #governedUse(event: UpstreamEvent): { tool: string; input: JsonValue } | undefined {
+    if (event.type !== "agent.mcp_tool_use" || event.mcp_server_name !== GOVERNOR_MCP_SERVER_NAME) return undefined;
+    return { tool: String(event.name), input: (event.input ?? {}) as JsonValue };
+  }
+
+  // After a restart the anomaly score is rebuilt from the session's records, and so are the uses recorded as having
+  // no decision; the consumer then counts the paired uses again (`resumePairing`).
   async #initialise(): Promise<void> {
     if (this.#initialised) return;
     this.#initialised = true;
     const { storage } = this.#deps.context;
     const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
     for (const record of records) {
+      if (record.source === "mcp_observed" && record.event_id && record.violations.includes(UNMATCHED_GOVERNED_USE)) {
+        this.#unmatchedUses.add(record.event_id);
+      }
       if (record.source === "mcp_observed" && record.violations.length > 0 && record.severity !== "none") {
         this.#anomalyScore = nextAnomalyScore(
           this.#anomalyScore,

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { VargateGovernor } from "../../src/governor.js";
 import { createRequestHandler } from "../../src/http/handler.js";
 import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
+import { anthropicUpstream } from "../../src/upstream/anthropic.js";
 import { eventually } from "../sessions/harness.js";
-import { type GovernanceHarness, mcpResults, startGovernance } from "./harness.js";
+import { type GovernanceHarness, governedTools, mcpResults, startGovernance } from "./harness.js";
 
 let harness: GovernanceHarness;
 afterEach(async () => harness?.close());
@@ -186,5 +188,60 @@ describe("approvals and policy over HTTP", () => {
     // The real call was matched to its governed record, not counted again.
     expect(trail.filter((r) => r.tool === "crm_lookup").map((r) => r.source)).toEqual(["mcp_governed", "mcp_observed"]);
     expect(mcpResults(harness.fake, created.anthropic_session_id as string)).toHaveLength(2);
+  });
+
+  it("goes on pairing uses where it stopped after a restart, so a use without a decision is still flagged", async () => {
+    harness = await startGovernance();
+    const ghost = (id: string): FakeScriptStep[] => [
+      {
+        type: "emit",
+        event: { id, type: "agent.mcp_tool_use", name: "crm_lookup", mcp_server_name: "vargate", input: {} },
+      },
+      { type: "emit", event: { type: "agent.mcp_tool_result", mcp_tool_use_id: id, content: [] } },
+    ];
+    // Two governed calls and one use that never reached the governor, all paired before the restart.
+    const { created, upstreamId } = await runSession([
+      call("crm_lookup", { customer_id: "1" }),
+      ...ghost("sevt_ghost_before"),
+      call("crm_lookup", { customer_id: "2" }),
+    ]);
+    const last = harness.fake.session(upstreamId)?.events.at(-1)?.processed_at;
+    await eventually(async () => {
+      const consumer = await harness.storage.consumers.get(harness.tenantId, created.session_id);
+      return consumer?.cursor === last;
+    });
+    const flagged = async () =>
+      (await harness.governor.sessions.audit(harness.tenantId, created.session_id))
+        .filter((record) => record.violations.includes("governed_call_without_decision"))
+        .map((record) => record.event_id);
+    expect(await flagged()).toEqual(["sevt_ghost_before"]);
+    await harness.governor.stop();
+
+    // Another governor takes the session over from the stored cursor: two governed records, both paired.
+    const upstream = anthropicUpstream({ apiKey: harness.fake.apiKey, baseURL: harness.fake.url, maxRetries: 0 });
+    const restarted = new VargateGovernor({
+      storage: harness.storage,
+      upstream,
+      consumers: { leaseMs: 1_000, initialBackoffMs: 5, maxBackoffMs: 50 },
+      tools: governedTools(harness.target.url),
+      sessions: { publicUrl: harness.url },
+    });
+    restarted.start();
+    try {
+      // A governed call (decided through the endpoint the agent was given) pairs with its record; the use after it
+      // has none.
+      harness.fake.script(upstreamId, [call("crm_lookup", { customer_id: "3" }), ...ghost("sevt_ghost_after")]);
+      await upstream.sendEvents(upstreamId, [{ type: "user.message", content: [{ type: "text", text: "again" }] }]);
+      await eventually(async () => (await flagged()).length >= 2);
+      await harness.fake.settled(upstreamId, { timeoutMs: 20_000 });
+      expect(await flagged()).toEqual(["sevt_ghost_before", "sevt_ghost_after"]);
+      const governed = await harness.storage.audit.countByTool(harness.tenantId, {
+        source: "mcp_governed",
+        session_id: created.session_id,
+      });
+      expect(governed).toEqual({ crm_lookup: 3 });
+    } finally {
+      await restarted.stop();
+    }
   });
 });

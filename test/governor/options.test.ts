@@ -71,7 +71,9 @@ describe("governor options", () => {
     const governor = new VargateGovernor({
       storage,
       clock: { now: () => new Date(now) },
-      tools: [defineTool({ name: "pay", description: "Pays", inputSchema: z.looseObject({}), execute: async () => "paid" })],
+      tools: [
+        defineTool({ name: "pay", description: "Pays", inputSchema: z.looseObject({}), execute: async () => "paid" }),
+      ],
       governedCalls: { approvalTtlMs: undefined, approvalWaitMs: 0 },
     });
     await governor.tenants.create({ tenant_id: "acme" });
