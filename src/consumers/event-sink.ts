@@ -264,6 +264,8 @@ export class SessionEventSink {
    */
   async resumePairing(history: AsyncIterable<UpstreamEvent>, cursor: string): Promise<void> {
     await this.#initialise();
+    // Counted aside and applied at the end: a read that fails half way is tried again from the start.
+    const paired = new Map<string, number>();
     const waiting = new Map<string, { tool: string; input: JsonValue }>();
     for await (const event of history) {
       if (!event.processed_at) continue;
@@ -273,13 +275,14 @@ export class SessionEventSink {
         waiting.set(event.id, use);
         continue;
       }
-      const paired = event.type === "agent.mcp_tool_result" ? waiting.get(String(event.mcp_tool_use_id)) : undefined;
-      if (!paired) continue;
-      waiting.delete(String(event.mcp_tool_use_id));
+      const useId = String(event.mcp_tool_use_id);
+      const resulted = event.type === "agent.mcp_tool_result" ? waiting.get(useId) : undefined;
+      if (!resulted) continue;
+      waiting.delete(useId);
       // A use that was recorded as having no decision took no governed record.
-      if (this.#unmatchedUses.has(String(event.mcp_tool_use_id))) continue;
-      this.#matchedUses.set(paired.tool, (this.#matchedUses.get(paired.tool) ?? 0) + 1);
+      if (!this.#unmatchedUses.has(useId)) paired.set(resulted.tool, (paired.get(resulted.tool) ?? 0) + 1);
     }
+    for (const [tool, count] of paired) this.#matchedUses.set(tool, (this.#matchedUses.get(tool) ?? 0) + count);
     for (const [id, use] of waiting) this.#governedUses.set(id, use);
   }
 
