@@ -30,7 +30,7 @@ import { Tenants } from "./tenants/service.js";
 import { ToolRegistry } from "./tools/registry.js";
 import type { GovernedTool } from "./tools/types.js";
 import type { ManagedAgentsUpstream } from "./upstream/port.js";
-import { optionsWithDefaults } from "./validation.js";
+import { optionsWithDefaults, parseOption, positiveMilliseconds } from "./validation.js";
 
 export interface VargateGovernorOptions {
   /** Where everything is kept: `kyselyStorage()` from `vargate/kysely`, or `memoryStorage()` from `vargate/memory`. */
@@ -125,11 +125,11 @@ export class VargateGovernor {
       DEFAULT_CONSUMER_OPTIONS,
       options.consumers,
     );
-    const interval = options.durationCheckIntervalMs ?? 30_000;
-    if (!Number.isFinite(interval) || interval <= 0) {
-      throw new ConfigError("durationCheckIntervalMs: expected a positive number of milliseconds");
-    }
-    this.#durationCheckIntervalMs = interval;
+    this.#durationCheckIntervalMs = parseOption(
+      "durationCheckIntervalMs",
+      positiveMilliseconds,
+      options.durationCheckIntervalMs ?? 30_000,
+    );
 
     const upstream = options.upstream;
     this.policy = new TenantPolicies(context, { codeRules: options.codeRules ?? [] });

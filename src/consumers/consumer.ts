@@ -3,6 +3,7 @@ import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
 import type { SessionRecord } from "../sessions/types.js";
 import type { ManagedAgentsUpstream, UpstreamEvent, UpstreamEventStream } from "../upstream/port.js";
+import { positiveMilliseconds } from "../validation.js";
 import { arrivals, arrived } from "./batches.js";
 import type { SessionEventSink } from "./event-sink.js";
 
@@ -20,11 +21,6 @@ export const DEFAULT_CONSUMER_OPTIONS: ConsumerOptions = {
   initialBackoffMs: 250,
   maxBackoffMs: 30_000,
 };
-
-const positiveMilliseconds = z
-  .number({ error: "expected a number of milliseconds" })
-  .finite()
-  .positive({ error: "expected a positive number of milliseconds" });
 
 /** `consumers` as given to the governor: any of the options, each checked. */
 export const consumerOptionsSchema = z.strictObject({

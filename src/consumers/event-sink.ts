@@ -86,15 +86,14 @@ export class SessionEventSink {
         this.#governedUses.set(event.id, governedUse);
         continue;
       }
-      if (event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string") {
-        const use = this.#governedUses.get(event.mcp_tool_use_id);
-        if (use) {
-          this.#governedUses.delete(event.mcp_tool_use_id);
-          // Its finding (if any) goes on the chain after the uses before it.
-          await this.#flush(uses, results);
-          if (await this.#matchGovernedUse(event.mcp_tool_use_id, use)) return { stop: true, handled };
-          continue;
-        }
+      const useId = mcpResultUseId(event);
+      const use = useId === undefined ? undefined : this.#governedUses.get(useId);
+      if (useId !== undefined && use) {
+        this.#governedUses.delete(useId);
+        // Its finding (if any) goes on the chain after the uses before it.
+        await this.#flush(uses, results);
+        if (await this.#matchGovernedUse(useId, use)) return { stop: true, handled };
+        continue;
       }
 
       const meaning = interpretEvent(event, this.#session, timestamp(clock));
@@ -275,9 +274,9 @@ export class SessionEventSink {
         waiting.set(event.id, use);
         continue;
       }
-      const useId = String(event.mcp_tool_use_id);
-      const resulted = event.type === "agent.mcp_tool_result" ? waiting.get(useId) : undefined;
-      if (!resulted) continue;
+      const useId = mcpResultUseId(event);
+      const resulted = useId === undefined ? undefined : waiting.get(useId);
+      if (useId === undefined || !resulted) continue;
       waiting.delete(useId);
       // A use that was recorded as having no decision took no governed record.
       if (!this.#unmatchedUses.has(useId)) paired.set(resulted.tool, (paired.get(resulted.tool) ?? 0) + 1);
@@ -311,4 +310,11 @@ export class SessionEventSink {
       }
     }
   }
+}
+
+/** The id of the MCP tool use whose result `event` is, or `undefined` for any other event. */
+function mcpResultUseId(event: UpstreamEvent): string | undefined {
+  return event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string"
+    ? event.mcp_tool_use_id
+    : undefined;
 }

@@ -12,6 +12,7 @@ import { readDecisionInputs } from "../storage/decision-inputs.js";
 import type { DecisionInputs } from "../storage/port.js";
 import { executeTool } from "../tools/execute.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import { milliseconds, positiveMilliseconds } from "../validation.js";
 import { callDigest } from "./digest.js";
 import type { GovernedCallOutcome, GovernedCallRequest } from "./types.js";
 
@@ -44,9 +45,6 @@ export const DEFAULT_GOVERNED_CALL_OPTIONS: GovernedCallOptions = {
   maxResultBytes: 64 * 1024,
   approvedRunLeaseMs: 15 * 60 * 1000,
 };
-
-const milliseconds = z.number({ error: "expected a number of milliseconds" }).finite();
-const positiveMilliseconds = milliseconds.positive({ error: "expected a positive number of milliseconds" });
 
 /** `governedCalls` as given to the governor: any of the options, each checked. */
 export const governedCallOptionsSchema = z.strictObject({

@@ -116,7 +116,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           return audited("audit.append", tenantId, (_trx, chain) => chain.append(write.entries));
         case "decide":
           return audited("audit.decideAndAppend", tenantId, async (trx, chain) => {
-            const [decided] = await appendInOrder(trx, chain, { dialect, name, tenantId }, [{ call: write.call }]);
+            const [decided] = await appendInOrder(trx, chain, { dialect, name, tenantId }, [write]);
             return decided as LockedDecisionRecord;
           });
         case "result":
@@ -130,13 +130,8 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       const tenantId = (batch[0] as TenantWrite).tenantId;
       const results = batch.filter((write) => write.kind === "result");
       const outcomes = async (trx: Db, chain: LockedChain | null) => {
-        const writes = batch.flatMap((write): ChainWrite[] =>
-          write.kind === "append"
-            ? [{ entries: write.entries }]
-            : write.kind === "decide"
-              ? [{ call: write.call }]
-              : [],
-        );
+        // Appends carry `entries` and decisions `call`: each is a ChainWrite as it is.
+        const writes = batch.filter((write): write is ChainWrite & TenantWrite => write.kind !== "result");
         const appended = chain ? await appendInOrder(trx, chain, { dialect, name, tenantId }, writes) : [];
         const matched = await setRecordResults(trx, tenantId, results);
         let [append, result] = [0, 0];
