@@ -12,6 +12,7 @@ import { checkpointStore } from "./checkpoints.js";
 import { decisionInputStore } from "./decision-inputs.js";
 import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, insertApproval, policyStore } from "./governance.js";
+import { groupCommit } from "./group-commit.js";
 import { appendInOrder, type ChainWrite } from "./locked-decision.js";
 import { migrateVargate } from "./migrations.js";
 import {
@@ -109,6 +110,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     queue: (write) =>
       dialect === "sqlite" ? write.tenantId : `${write.kind === "result" ? "result" : "chain"}\u0000${write.tenantId}`,
     size: (write) => (write.kind === "append" ? write.entries.length : 1),
+    maxSize: MAX_GROUP_ENTRIES,
     alone: (write) => {
       const { tenantId } = write;
       switch (write.kind) {
@@ -482,76 +484,3 @@ type TenantWritten = AuditRecord[] | LockedDecisionRecord | boolean;
 // Entries per group-committed transaction: large enough to absorb any burst of callers, small enough that one
 // transaction stays short.
 const MAX_GROUP_ENTRIES = 1000;
-
-interface Pending<Item, Result> {
-  item: Item;
-  resolve(result: Result): void;
-  reject(error: unknown): void;
-}
-
-/**
- * Group commit: items of one queue issued in the same tick, or arriving while that queue's previous batch commits,
- * go together (as many as fit in `MAX_GROUP_ENTRIES` by `size`) in one `together` call, whose results are in item
- * order. A lone item goes `alone`. A batch that fails rolled back whole: each of its items is then tried
- * `alone`, so one bad item fails only its caller (and a failing database still fails every one).
- */
-function groupCommit<Item, Result>(commit: {
-  /** The queue `item` waits in: items of different queues never share a batch. */
-  queue(item: Item): string;
-  size(item: Item): number;
-  alone(item: Item): Promise<Result>;
-  together(items: Item[]): Promise<Result[]>;
-}): (item: Item) => Promise<Result> {
-  const queues = new Map<string, Pending<Item, Result>[]>();
-  const alone = (pending: Pending<Item, Result>) => commit.alone(pending.item).then(pending.resolve, pending.reject);
-  const flush = async (batch: Pending<Item, Result>[]) => {
-    if (batch.length === 1) return alone(batch[0] as Pending<Item, Result>);
-    let results: Result[];
-    try {
-      results = await commit.together(batch.map((pending) => pending.item));
-    } catch {
-      for (const pending of batch) await alone(pending);
-      return;
-    }
-    batch.forEach((pending, index) => {
-      pending.resolve(results[index] as Result);
-    });
-  };
-  /** The next items of `queue` to commit together: at least one, then as many as fit in `MAX_GROUP_ENTRIES`. */
-  const take = (queue: Pending<Item, Result>[]) => {
-    let count = 0;
-    let taken = 0;
-    while (taken < queue.length) {
-      const size = commit.size((queue[taken] as Pending<Item, Result>).item);
-      if (taken > 0 && count + size > MAX_GROUP_ENTRIES) break;
-      count += size;
-      taken += 1;
-    }
-    return queue.splice(0, taken);
-  };
-  return (item) =>
-    new Promise<Result>((resolve, reject) => {
-      const queueKey = commit.queue(item);
-      const queued = queues.get(queueKey);
-      if (queued) {
-        queued.push({ item, resolve, reject });
-        return;
-      }
-      const queue: Pending<Item, Result>[] = [{ item, resolve, reject }];
-      queues.set(queueKey, queue);
-      void (async () => {
-        try {
-          // After the current task's synchronous code: writes issued together (`Promise.all`) share the first batch.
-          await Promise.resolve();
-          while (queue.length > 0) {
-            await flush(take(queue));
-            // One turn of the event loop before the next batch: the callers just answered (and any other
-            // pending work) get to queue their next writes, so batches fill instead of trickling one by one.
-            await new Promise(setImmediate);
-          }
-        } finally {
-          queues.delete(queueKey);
-        }
-      })();
-    });
-}

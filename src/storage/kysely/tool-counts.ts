@@ -86,13 +86,13 @@ export function upsertCounts(db: Pick<Db, "insertInto">, dialect: KyselyDialectN
       );
 }
 
-/** The running counts of a session's governed records (rows of every tool). */
-export function sessionCounts(db: Db, tenantId: string, sessionId: string) {
+/** The running counts of the governed records of the sessions `sessionIds` (rows of every tool). */
+export function sessionCounts(db: Db, tenantId: string, sessionIds: readonly string[]) {
   return db
     .selectFrom(T.toolCounts)
     .where("tenant_id", "=", tenantId)
     .where("scope", "=", "session")
-    .where("scope_id", "=", sessionId)
+    .where("scope_id", "in", sessionIds)
     .where("bucket", "=", "");
 }
 
@@ -149,7 +149,7 @@ export async function countedByTool(
   if (filter.source !== COUNTED_SOURCE) return undefined;
   const { session_id, agent_id, since } = filter;
   if (session_id !== undefined && agent_id === undefined && since === undefined) {
-    return positiveCounts(await sessionCounts(db, tenantId, session_id).select(["tool", "count"]).execute());
+    return positiveCounts(await sessionCounts(db, tenantId, [session_id]).select(["tool", "count"]).execute());
   }
   const window = since === undefined ? undefined : agentWindow(since);
   if (agent_id !== undefined && session_id === undefined && since !== undefined && window) {

@@ -105,6 +105,37 @@ export function describeDecisionInputs(ctx: SuiteContext): void {
       );
     });
 
+    it("gives each of many reads issued together its own session's counts and its own window", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      const agentId = uid("agent");
+      // More sessions than one combined read holds, each with its own count.
+      const sessions = Array.from({ length: 21 }, () => uid("vs"));
+      await storage.audit.append(
+        id,
+        sessions.flatMap((session, index) => [
+          ...Array.from({ length: (index % 4) + 1 }, () =>
+            governed("pay", { session_id: session, agent_id: agentId, requested_at: at(index * 7) }),
+          ),
+          governed(UNICODE, { session_id: session, agent_id: agentId, requested_at: at(3600 + index) }),
+        ]),
+      );
+      // Windows starting in the same hour between the records (each call counts a different share of them), and
+      // in the next hour.
+      const filters = sessions.map((session, index) => ({
+        session_id: session,
+        agent_id: agentId,
+        since: at(index < 18 ? index * 7 + (index % 3) : 3600 + index),
+      }));
+      // Issued neither earliest nor latest window first.
+      filters.push(...filters.splice(0, 9));
+      const reads = await Promise.all(filters.map((filter) => readDecisionInputs(storage, id, filter)));
+      const expected = await Promise.all(filters.map((filter) => separately(id, filter)));
+      for (const [index, read] of reads.entries()) await expectAgrees(id, read, expected[index] as typeof read);
+      // The windows differ: the reads did not all get one call's counts.
+      expect(new Set(reads.map((read) => read.counters.agent_since.pay)).size).toBeGreaterThan(10);
+    });
+
     it("agrees with the separate reads for odd timestamps and windows", async () => {
       const storage = ctx.storage();
       const id = uid("t");
