@@ -45,7 +45,7 @@ const MAX_CACHED = 256;
 export class TenantPolicies {
   readonly #context: GovernorContext;
   readonly #codeRules: readonly CodeRule[];
-  readonly #cache = new Map<string, ActivePolicy>();
+  readonly #cache = new Map<string, Promise<ActivePolicy>>();
 
   constructor(context: GovernorContext, options: { codeRules?: readonly CodeRule[] } = {}) {
     this.#context = context;
@@ -108,16 +108,26 @@ export class TenantPolicies {
    * The compiled policy of one stored version (`null`: none yet, the built-in default). A stored version never
    * changes, so hot paths read only the current version number and get its compiled form from a cache here.
    */
-  async atVersion(tenantId: string, version: number | null): Promise<ActivePolicy> {
-    const { policies } = this.#context.storage;
-    const cached = this.#cache.get(`${tenantId}\u0000${version ?? 0}`);
+  atVersion(tenantId: string, version: number | null): Promise<ActivePolicy> {
+    const key = `${tenantId}\u0000${version ?? 0}`;
+    const cached = this.#cache.get(key);
     if (cached) return cached;
-    const record = version === null ? null : await policies.get(tenantId, version);
-    const key = `${tenantId}\u0000${record?.version ?? 0}`;
-    const active = this.compile(record ? (record.document as unknown as TenantPolicy) : null, record?.version ?? null);
+    // The promise is cached, not its value: calls that arrive together (a burst after a start or a new version)
+    // share one read and one compilation.
+    const loading = this.#load(tenantId, version);
     if (this.#cache.size >= MAX_CACHED) this.#cache.delete(this.#cache.keys().next().value as string);
-    this.#cache.set(key, active);
-    return active;
+    this.#cache.set(key, loading);
+    // A failed read, or a version that is not stored, is not kept: the next call reads again.
+    const forget = () => {
+      if (this.#cache.get(key) === loading) this.#cache.delete(key);
+    };
+    loading.then((active) => active.version !== version && forget(), forget);
+    return loading;
+  }
+
+  async #load(tenantId: string, version: number | null): Promise<ActivePolicy> {
+    const record = version === null ? null : await this.#context.storage.policies.get(tenantId, version);
+    return this.compile(record ? (record.document as unknown as TenantPolicy) : null, record?.version ?? null);
   }
 
   /**
