@@ -4,6 +4,7 @@ import { assertWithinLimits } from "../../sessions/limits.js";
 import type { SessionRecord } from "../../sessions/types.js";
 import type { ConsumerStore, SessionStore, SettingStore } from "../port.js";
 import type { Audited } from "./audit-chain.js";
+import { precompiled } from "./precompiled.js";
 import { consumerFromRow, sessionFromRow, sessionToRow, toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
 import { type Db, Rollback, type Runner } from "./transactions.js";
@@ -52,6 +53,11 @@ async function countSessions(trx: Db, session: SessionRecord, windowStart: strin
     ),
   };
 }
+
+// Every MCP request authenticates by its token: compiled once.
+const sessionByTokenHash = precompiled(["tokenHash"], (db, p) =>
+  db.selectFrom(T.sessions).selectAll().where("mcp_token_hash", "=", p.tokenHash),
+);
 
 export function sessionStore({ runner, dialect, audited }: StoreContext & { audited: Audited }): SessionStore {
   const read = (trx: Db, tenantId: string, sessionId: string) =>
@@ -136,11 +142,7 @@ export function sessionStore({ runner, dialect, audited }: StoreContext & { audi
 
     findByMcpTokenHash(tokenHash) {
       return runner.run("sessions.findByMcpTokenHash", async (db) => {
-        const row = await db
-          .selectFrom(T.sessions)
-          .selectAll()
-          .where("mcp_token_hash", "=", tokenHash)
-          .executeTakeFirst();
+        const [row] = await sessionByTokenHash(db, { tokenHash });
         return row ? sessionFromRow(row) : null;
       });
     },
