@@ -7,6 +7,7 @@ import {
   shouldInterrupt,
 } from "../anomaly/index.js";
 import type { ApprovalRecord } from "../approvals/types.js";
+import { parseStoredJson, scanStoredRecords } from "../audit/stored.js";
 import type { AuditEntry } from "../audit/types.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
@@ -20,6 +21,9 @@ import { interpretEvent } from "./observe.js";
 
 /** The finding recorded when a governed tool was used on the stream without a governed decision. */
 export const UNMATCHED_GOVERNED_USE = "governed_call_without_decision";
+
+// Observed records per read when a sink rebuilds its state from storage.
+const INITIALISE_PAGE = 1000;
 
 /** What the sink needs from the rest of the governor. */
 export interface EventSinkDeps {
@@ -55,7 +59,8 @@ export class SessionEventSink {
   readonly #matchedUses = new Map<string, number>();
   // Uses recorded as having no decision (their event ids), read from storage by #initialise.
   readonly #unmatchedUses = new Set<string>();
-  #initialised = false;
+  // Set once the state is read from storage; a read that fails is tried again by the next batch.
+  #initialised: Promise<void> | undefined;
 
   constructor(session: SessionRecord, deps: EventSinkDeps) {
     this.#session = session;
@@ -291,24 +296,51 @@ export class SessionEventSink {
     return { tool: String(event.name), input: (event.input ?? {}) as JsonValue };
   }
 
-  // After a restart the anomaly score is rebuilt from the session's records, and so are the uses recorded as having
-  // no decision; the consumer then counts the paired uses again (`resumePairing`).
-  async #initialise(): Promise<void> {
-    if (this.#initialised) return;
-    this.#initialised = true;
+  // After a restart the anomaly score is rebuilt from the session's observed records, and so are the uses
+  // recorded as having no decision; the consumer then counts the paired uses again (`resumePairing`). Read in
+  // pages of the columns needed: a long session does not have to fit in memory, and none of it is left out.
+  #initialise(): Promise<void> {
+    this.#initialised ??= this.#readStoredState().catch((error: unknown) => {
+      this.#initialised = undefined;
+      throw error;
+    });
+    return this.#initialised;
+  }
+
+  async #readStoredState(): Promise<void> {
     const { storage } = this.#deps.context;
-    const records = await storage.audit.listBySession(this.#session.tenant_id, this.#session.id, { limit: 100_000 });
-    for (const record of records) {
-      if (record.source === "mcp_observed" && record.event_id && record.violations.includes(UNMATCHED_GOVERNED_USE)) {
-        this.#unmatchedUses.add(record.event_id);
+    // Applied only once every page is read: a read that fails half way leaves nothing half counted.
+    let score = 0;
+    const unmatched: string[] = [];
+    let afterSeq = 0;
+    for (;;) {
+      const page = await scanStoredRecords(storage.audit, this.#session.tenant_id, {
+        afterSeq,
+        limit: INITIALISE_PAGE,
+        sessionId: this.#session.id,
+        source: "mcp_observed",
+        fields: ["event_id", "violations", "severity"],
+      });
+      for (const record of page) {
+        // Most observed records have none; text that does not parse (edited by hand) names no rule.
+        const violations = record.violations === "[]" ? [] : parseStoredJson(record.violations);
+        if (!Array.isArray(violations) || violations.length === 0) continue;
+        const rules = violations.map(String);
+        if (record.event_id && rules.includes(UNMATCHED_GOVERNED_USE)) unmatched.push(record.event_id);
+        if (record.severity !== "none") {
+          const severity = record.severity as AnomalyHit["severity"];
+          score = nextAnomalyScore(
+            score,
+            rules.map((rule) => ({ rule, severity, detail: "" })),
+          );
+        }
       }
-      if (record.source === "mcp_observed" && record.violations.length > 0 && record.severity !== "none") {
-        this.#anomalyScore = nextAnomalyScore(
-          this.#anomalyScore,
-          record.violations.map((rule) => ({ rule, severity: record.severity as AnomalyHit["severity"], detail: "" })),
-        );
-      }
+      const last = page.at(-1);
+      if (!last || page.length < INITIALISE_PAGE) break;
+      afterSeq = last.seq;
     }
+    this.#anomalyScore = score;
+    for (const eventId of unmatched) this.#unmatchedUses.add(eventId);
   }
 }
 

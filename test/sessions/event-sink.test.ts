@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import { SessionEventSink } from "../../src/consumers/event-sink.js";
+import { SessionEventSink, UNMATCHED_GOVERNED_USE } from "../../src/consumers/event-sink.js";
 import type { GovernorContext } from "../../src/context.js";
+import { StorageError } from "../../src/errors.js";
 import { randomIds } from "../../src/ids.js";
 import { silentLogger } from "../../src/logger.js";
 import { TenantPolicies } from "../../src/policy/service.js";
@@ -28,6 +29,7 @@ const result = (id: string, toolUseId: string, text: string): UpstreamEvent => (
 async function sinkOnMemory() {
   const storage = memoryStorage();
   const setResults: string[] = [];
+  const interrupts: string[] = [];
   const setResult = storage.audit.setResult.bind(storage.audit);
   storage.audit.setResult = (tenantId, sessionId, eventId, value) => {
     setResults.push(eventId);
@@ -40,14 +42,16 @@ async function sinkOnMemory() {
     policies: new TenantPolicies(context, { codeRules: [] }),
     approvalTtlMs: 60_000,
     onSessionEnded: async () => {},
-    onAnomalyThreshold: async () => {},
+    onAnomalyThreshold: async (_session, reason) => {
+      interrupts.push(reason);
+    },
   });
   const governed = (tool: string) =>
     storage.audit.append("t-sink", [
       entry({ source: "mcp_governed", tool, method: "tools/call", session_id: session.id, agent_id: session.agent_id }),
     ]);
   const flagged = async () =>
-    (await storage.audit.listBySession("t-sink", session.id, { limit: 100 }))
+    (await storage.audit.listBySession("t-sink", session.id, { limit: 1_000_000 }))
       .filter((record) => record.violations.includes("governed_call_without_decision"))
       .map((record) => record.event_id);
   const observed = async () =>
@@ -55,7 +59,7 @@ async function sinkOnMemory() {
       record.event_id,
       (record.result as { excerpt?: string } | null)?.excerpt ?? null,
     ]);
-  return { sink, setResults, observed, governed, flagged };
+  return { sink, storage, session, setResults, interrupts, observed, governed, flagged };
 }
 
 describe("the session event sink", () => {
@@ -80,6 +84,37 @@ describe("the session event sink", () => {
       ["sevt_1", "one"],
       ["sevt_3", "three"],
     ]);
+  });
+});
+
+describe("the anomaly score after a restart", () => {
+  const hit = (sessionId: string, rule: string) =>
+    entry({ source: "mcp_observed", tool: "bash", session_id: sessionId, violations: [rule], severity: "high" });
+
+  it("is rebuilt from the stored records once, also when a first read fails half way", async () => {
+    const { sink, storage, session, interrupts } = await sinkOnMemory();
+    // Two high hits (0.3 each), more than one read apart.
+    await storage.audit.append("t-sink", [hit(session.id, "destructive_command")]);
+    await storage.audit.append(
+      "t-sink",
+      Array.from({ length: 1000 }, (_, i) =>
+        entry({ source: "mcp_observed", tool: "bash", session_id: session.id, event_id: `obs_${i}` }),
+      ),
+    );
+    await storage.audit.append("t-sink", [hit(session.id, "destructive_command")]);
+    const scanStored = storage.audit.scanStored?.bind(storage.audit) as NonNullable<typeof storage.audit.scanStored>;
+    let reads = 0;
+    storage.audit.scanStored = (...args: Parameters<typeof scanStored>) =>
+      ++reads === 2
+        ? Promise.reject(new StorageError("memory", "Storage operation audit.scanStored failed"))
+        : scanStored(...args);
+
+    await expect(sink.handleBatch([use("sevt_1", "ls")])).rejects.toThrow(StorageError);
+    // 0.6, plus a medium hit (0.15): below the 0.8 threshold; one more reaches it.
+    await sink.handleBatch([use("sevt_1", "sudo ls")]);
+    expect(interrupts).toEqual([]);
+    await sink.handleBatch([use("sevt_2", "sudo ls")]);
+    expect(interrupts).toHaveLength(1);
   });
 });
 
@@ -123,5 +158,57 @@ describe("pairing uses of governed tools after a restart", () => {
     await governed("crm_lookup");
     await sink.handleBatch([mcpResult("u3", 10), mcpUse("u4", 11), mcpResult("u4", 12)]);
     expect(await flagged()).toEqual(["u4"]);
+  });
+
+  /** The record the sink stores for a use of a governed tool that has no decision. */
+  const withoutDecision = (sessionId: string, useId: string) =>
+    entry({
+      source: "mcp_observed",
+      tool: "crm_lookup",
+      method: "mcp_tool_use",
+      session_id: sessionId,
+      event_id: useId,
+      violations: [UNMATCHED_GOVERNED_USE],
+      severity: "high",
+    });
+  // u0 was recorded as having no decision, u1 has the one governed record: after the restart, u2 gets the second.
+  const beforeCursor = [mcpUse("u0", 1), mcpResult("u0", 2), mcpUse("u1", 3), mcpResult("u1", 4)];
+
+  it("knows every use recorded without a decision, however long the session", async () => {
+    const { sink, storage, session, governed, flagged } = await sinkOnMemory();
+    // More observed records than a restart used to read (100,000), then the use without a decision.
+    for (let page = 0; page < 101; page++) {
+      await storage.audit.append(
+        "t-sink",
+        Array.from({ length: 1000 }, (_, i) =>
+          entry({ source: "mcp_observed", tool: "bash", session_id: session.id, event_id: `obs_${page}_${i}` }),
+        ),
+      );
+    }
+    await storage.audit.append("t-sink", [withoutDecision(session.id, "u0")]);
+    await governed("crm_lookup");
+
+    await sink.resumePairing(history(beforeCursor), at(10));
+    await governed("crm_lookup");
+    await sink.handleBatch([mcpUse("u2", 11), mcpResult("u2", 12)]);
+    expect(await flagged()).toEqual(["u0"]);
+  });
+
+  it("reads its stored state again after a read that failed", async () => {
+    const { sink, storage, session, governed, flagged } = await sinkOnMemory();
+    await storage.audit.append("t-sink", [withoutDecision(session.id, "u0")]);
+    await governed("crm_lookup");
+    const scanStored = storage.audit.scanStored?.bind(storage.audit);
+    let failures = 1;
+    storage.audit.scanStored = (...args: Parameters<NonNullable<typeof scanStored>>) =>
+      failures-- > 0
+        ? Promise.reject(new StorageError("memory", "Storage operation audit.scanStored failed"))
+        : (scanStored as NonNullable<typeof scanStored>)(...args);
+
+    await expect(sink.resumePairing(history(beforeCursor), at(10))).rejects.toThrow(StorageError);
+    await sink.resumePairing(history(beforeCursor), at(10));
+    await governed("crm_lookup");
+    await sink.handleBatch([mcpUse("u2", 11), mcpResult("u2", 12)]);
+    expect(await flagged()).toEqual(["u0"]);
   });
 });
