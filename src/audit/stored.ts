@@ -23,14 +23,18 @@ export function parseStoredJson(text: string): JsonValue {
   }
 }
 
+/** A stored `violations` text as `parseStoredJson` reads it; most records have none, so `[]` is not parsed. */
+export function parseStoredViolations(text: string): JsonValue {
+  return text === "[]" ? [] : parseStoredJson(text);
+}
+
 /** A stored record (or some of its fields) with its JSON fields parsed as `scan` parses them. */
 export function parseStoredRecord<Stored extends Pick<StoredAuditRecord, "input" | "violations">>(
   stored: Stored,
 ): Omit<Stored, "input" | "violations"> & Pick<AuditRecord, "input" | "violations"> {
   return {
     ...stored,
-    // Most records have none.
-    violations: stored.violations === "[]" ? [] : (parseStoredJson(stored.violations) as string[]),
+    violations: parseStoredViolations(stored.violations) as string[],
     input: parseStoredJson(stored.input),
   };
 }

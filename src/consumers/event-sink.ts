@@ -7,7 +7,7 @@ import {
   shouldInterrupt,
 } from "../anomaly/index.js";
 import type { ApprovalRecord } from "../approvals/types.js";
-import { parseStoredJson, scanStoredRecords } from "../audit/stored.js";
+import { parseStoredViolations, scanStoredRecords } from "../audit/stored.js";
 import type { AuditEntry } from "../audit/types.js";
 import { timestamp } from "../clock.js";
 import type { GovernorContext } from "../context.js";
@@ -21,6 +21,9 @@ import { interpretEvent } from "./observe.js";
 
 /** The finding recorded when a governed tool was used on the stream without a governed decision. */
 export const UNMATCHED_GOVERNED_USE = "governed_call_without_decision";
+
+/** A use of the governor's own MCP tools seen on the stream. */
+type GovernedUse = { tool: string; input: JsonValue };
 
 // Observed records per read when a sink rebuilds its state from storage.
 const INITIALISE_PAGE = 1000;
@@ -54,7 +57,7 @@ export class SessionEventSink {
   readonly #session: SessionRecord;
   #anomalyScore = 0;
   // Uses of our own MCP tools seen on the stream, waiting for their result to be matched to a governed record.
-  readonly #governedUses = new Map<string, { tool: string; input: JsonValue }>();
+  readonly #governedUses = new Map<string, GovernedUse>();
   // Per tool, how many of its governed records have been matched to a use seen on the stream.
   readonly #matchedUses = new Map<string, number>();
   // Uses recorded as having no decision (their event ids), read from storage by #initialise.
@@ -91,13 +94,11 @@ export class SessionEventSink {
         this.#governedUses.set(event.id, governedUse);
         continue;
       }
-      const useId = mcpResultUseId(event);
-      const use = useId === undefined ? undefined : this.#governedUses.get(useId);
-      if (useId !== undefined && use) {
-        this.#governedUses.delete(useId);
+      const resulted = takeResultedUse(event, this.#governedUses);
+      if (resulted) {
         // Its finding (if any) goes on the chain after the uses before it.
         await this.#flush(uses, results);
-        if (await this.#matchGovernedUse(useId, use)) return { stop: true, handled };
+        if (await this.#matchGovernedUse(resulted.useId, resulted.use)) return { stop: true, handled };
         continue;
       }
 
@@ -198,7 +199,7 @@ export class SessionEventSink {
    * Matches a use of a governed tool seen on the stream to the governed record of the MCP call, in order. A use
    * with no decision (the call never reached the governor) is recorded as an observed finding.
    */
-  async #matchGovernedUse(eventId: string, use: { tool: string; input: JsonValue }): Promise<boolean> {
+  async #matchGovernedUse(eventId: string, use: GovernedUse): Promise<boolean> {
     const { storage, ids, clock } = this.#deps.context;
     // Uses and governed records of a tool pair up in order; the inputs may differ (the governor stores what the
     // tool's schema parsed), so only the count decides: a use beyond the tool's governed records had no decision.
@@ -270,7 +271,7 @@ export class SessionEventSink {
     await this.#initialise();
     // Counted aside and applied at the end: a read that fails half way is tried again from the start.
     const paired = new Map<string, number>();
-    const waiting = new Map<string, { tool: string; input: JsonValue }>();
+    const waiting = new Map<string, GovernedUse>();
     for await (const event of history) {
       if (!event.processed_at) continue;
       if (event.processed_at >= cursor) break;
@@ -279,19 +280,17 @@ export class SessionEventSink {
         waiting.set(event.id, use);
         continue;
       }
-      const useId = mcpResultUseId(event);
-      const resulted = useId === undefined ? undefined : waiting.get(useId);
-      if (useId === undefined || !resulted) continue;
-      waiting.delete(useId);
+      const resulted = takeResultedUse(event, waiting);
       // A use that was recorded as having no decision took no governed record.
-      if (!this.#unmatchedUses.has(useId)) paired.set(resulted.tool, (paired.get(resulted.tool) ?? 0) + 1);
+      if (!resulted || this.#unmatchedUses.has(resulted.useId)) continue;
+      paired.set(resulted.use.tool, (paired.get(resulted.use.tool) ?? 0) + 1);
     }
     for (const [tool, count] of paired) this.#matchedUses.set(tool, (this.#matchedUses.get(tool) ?? 0) + count);
     for (const [id, use] of waiting) this.#governedUses.set(id, use);
   }
 
   /** The tool and input of a use of the governor's own MCP tools, or `undefined` for any other event. */
-  #governedUse(event: UpstreamEvent): { tool: string; input: JsonValue } | undefined {
+  #governedUse(event: UpstreamEvent): GovernedUse | undefined {
     if (event.type !== "agent.mcp_tool_use" || event.mcp_server_name !== GOVERNOR_MCP_SERVER_NAME) return undefined;
     return { tool: String(event.name), input: (event.input ?? {}) as JsonValue };
   }
@@ -323,7 +322,7 @@ export class SessionEventSink {
       });
       for (const record of page) {
         // Most observed records have none; text that does not parse (edited by hand) names no rule.
-        const violations = record.violations === "[]" ? [] : parseStoredJson(record.violations);
+        const violations = parseStoredViolations(record.violations);
         if (!Array.isArray(violations) || violations.length === 0) continue;
         const rules = violations.map(String);
         if (record.event_id && rules.includes(UNMATCHED_GOVERNED_USE)) unmatched.push(record.event_id);
@@ -344,9 +343,15 @@ export class SessionEventSink {
   }
 }
 
-/** The id of the MCP tool use whose result `event` is, or `undefined` for any other event. */
-function mcpResultUseId(event: UpstreamEvent): string | undefined {
-  return event.type === "agent.mcp_tool_result" && typeof event.mcp_tool_use_id === "string"
-    ? event.mcp_tool_use_id
-    : undefined;
+/**
+ * The use in `uses` whose result `event` is, taken out of `uses`; `undefined` when `event` is not the result of one
+ * of them.
+ */
+function takeResultedUse<Use>(event: UpstreamEvent, uses: Map<string, Use>): { useId: string; use: Use } | undefined {
+  if (event.type !== "agent.mcp_tool_result" || typeof event.mcp_tool_use_id !== "string") return undefined;
+  const useId = event.mcp_tool_use_id;
+  const use = uses.get(useId);
+  if (use === undefined) return undefined;
+  uses.delete(useId);
+  return { useId, use };
 }
