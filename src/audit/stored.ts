@@ -1,6 +1,6 @@
 import type { JsonValue } from "../json.js";
 import type { AuditStore } from "../storage/port.js";
-import { canonicalJson, recordCanonicalJson, sha256Hex } from "./chain.js";
+import { canonicalJson, joinRecordText, recordCanonicalJson, sha256Hex } from "./chain.js";
 import {
   type AuditRecord,
   type ScannedAuditRecord,
@@ -82,15 +82,6 @@ export function withHashedText(stored: StoredAuditRecord): ScannedAuditRecord {
   return { ...stored, hashed_text: storedRecordCanonicalJson(stored) };
 }
 
-/** The JSON token of a string, number or null field; throws on anything else (the caller falls back). */
-function token(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" && Number.isFinite(value)) return JSON.stringify(value);
-  throw NOT_SPLICEABLE;
-}
-const NOT_SPLICEABLE = Symbol("not spliceable");
-
 /**
  * The text `record_hash` covers, joined from the stored record without parsing its JSON fields: every other
  * field is written exactly as `recordCanonicalJson` writes it (keys in RFC 8785 order), and the stored `input`
@@ -114,36 +105,13 @@ const NOT_SPLICEABLE = Symbol("not spliceable");
  * boundary and still join to C0.
  */
 export function storedRecordCanonicalJson(stored: StoredAuditRecord): string | null {
-  if (typeof stored.input !== "string") return null;
+  if (typeof stored.input !== "string" || typeof stored.violations !== "string") return null;
   try {
     JSON.parse(stored.input);
   } catch {
     return null;
   }
-  return joinStoredRecordText(stored);
-}
-
-/** The join of `storedRecordCanonicalJson`, after its check that the input text is one JSON value. */
-function joinStoredRecordText(stored: StoredAuditRecord): string | null {
-  const input = stored.input;
-  if (typeof input !== "string" || typeof stored.violations !== "string") return null;
-  try {
-    // Keys in RFC 8785 order (HASHED_FIELDS sorted by UTF-16 code units; test/audit checks it).
-    return `{"action_id":${token(stored.action_id)},"actor":${token(stored.actor)},"agent_id":${token(
-      stored.agent_id,
-    )},"decision":${token(stored.decision)},"event_id":${token(stored.event_id)},"input":${input},"method":${token(
-      stored.method,
-    )},"policy_version":${token(stored.policy_version)},"prev_hash":${token(stored.prev_hash)},"requested_at":${token(
-      stored.requested_at,
-    )},"seq":${token(stored.seq)},"session_id":${token(stored.session_id)},"severity":${token(
-      stored.severity,
-    )},"source":${token(stored.source)},"tenant_id":${token(stored.tenant_id)},"tool":${token(
-      stored.tool,
-    )},"violations":${stored.violations}}`;
-  } catch (error) {
-    if (error !== NOT_SPLICEABLE) throw error;
-    return null;
-  }
+  return joinRecordText(stored, stored);
 }
 
 /**

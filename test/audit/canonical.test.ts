@@ -157,6 +157,21 @@ describe("canonical JSON", () => {
     await expect(verifyChain("t-canonical", records, head)).resolves.toMatchObject({ valid: true, record_count: 2000 });
   });
 
+  it("seals an entry whose fields are not all JSON scalars by the reference form too", () => {
+    // Storage only seals entries of strings, numbers and nulls; a caller of sealAuditRecords may pass anything.
+    const odd = {
+      ...entry(random(17), 0),
+      tool: { name: "crm" } as unknown as string,
+      method: ["a"] as unknown as string,
+    };
+    const [record] = sealAuditRecords("t-odd", { seq: 0, hash: GENESIS_HASH }, [odd]).records;
+    const payload: Record<string, unknown> = {};
+    for (const field of HASHED_FIELDS) payload[field] = (record as AuditRecord)[field];
+    expect(record?.record_hash).toBe(createHash("sha256").update(canonicalize(payload), "utf8").digest("hex"));
+    const nonFinite = { ...entry(random(19), 0), policy_version: Number.NaN };
+    expect(() => sealAuditRecords("t-odd", { seq: 0, hash: GENESIS_HASH }, [nonFinite])).toThrow(/Non-finite number/);
+  });
+
   it("still finds the first edited record", async () => {
     const next = random(13);
     const entries = Array.from({ length: 50 }, (_, i) => entry(next, i));

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, sealAuditRecords } from "../../audit/chain.js";
+import { type CanonicalJsonTexts, GENESIS_HASH, sealAuditRecordsWithTexts } from "../../audit/chain.js";
 import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
@@ -57,7 +57,7 @@ export async function lockChain(
         }
         seen.add(entry.action_id);
       }
-      const sealed = sealAuditRecords(tenantId, head, entries.map(storableEntry));
+      const sealed = sealAuditRecordsWithTexts(tenantId, head, entries.map(storableEntry));
       if (results && results.size > 0) {
         for (const record of sealed.records) {
           const result = record.event_id === null ? undefined : results.get(record.event_id);
@@ -75,13 +75,13 @@ export async function lockChain(
         if (dialect === "postgres" && sealed.records.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
           // One statement for the insert, the counts and the head: every round trip here is spent holding the
           // head lock that all of the tenant's appenders wait on.
-          const rows = sealed.records.map(auditToRow);
+          const rows = sealed.records.map((record, index) => auditToRow(record, sealed.texts[index]));
           const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values(rows));
           const counted =
             counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, dialect, counts)) : inserted;
           await moveHead(counted).execute();
         } else {
-          await insertRecords(trx, dialect, sealed.records);
+          await insertRecords(trx, dialect, sealed.records, sealed.texts);
           await addCounts(trx, dialect, counts);
           await moveHead(trx).execute();
         }
@@ -111,22 +111,28 @@ const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
   db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
 );
 
-/** Inserts sealed records, in statements sized for the engine and the batch. */
-async function insertRecords(trx: Db, dialect: KyselyDialectName, records: readonly AuditRecord[]): Promise<void> {
+/** Inserts sealed records (with their canonical texts), in statements sized for the engine and the batch. */
+async function insertRecords(
+  trx: Db,
+  dialect: KyselyDialectName,
+  records: readonly AuditRecord[],
+  texts: readonly CanonicalJsonTexts[],
+): Promise<void> {
+  const row = (index: number) => auditToRow(records[index] as AuditRecord, texts[index]);
   if (dialect === "sqlite" && records.length <= SMALL_BATCH) {
     // A few rows (group-committed calls): one precompiled insert run per row, since building a many-row insert
     // through the query builder cost more than the inserts. Large batches (a stream's events) are cheaper as one
     // statement per `INSERT_CHUNK` rows. Both measured with `npm run bench`.
-    for (const record of records) {
-      await insertAuditRow(trx, auditToRow(record) as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
+    for (let index = 0; index < records.length; index++) {
+      await insertAuditRow(trx, row(index) as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
     }
     return;
   }
   for (let start = 0; start < records.length; start += INSERT_CHUNK) {
-    await trx
-      .insertInto(T.auditLog)
-      .values(records.slice(start, start + INSERT_CHUNK).map(auditToRow))
-      .execute();
+    const end = Math.min(start + INSERT_CHUNK, records.length);
+    const rows = [];
+    for (let index = start; index < end; index++) rows.push(row(index));
+    await trx.insertInto(T.auditLog).values(rows).execute();
   }
 }
 

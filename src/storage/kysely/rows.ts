@@ -1,7 +1,7 @@
 import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
 import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "../../approvals/types.js";
-import { canonicalJson } from "../../audit/chain.js";
+import { type CanonicalJsonTexts, canonicalJson } from "../../audit/chain.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
 import type { JsonObject, JsonValue } from "../../json.js";
@@ -176,7 +176,8 @@ export function storableEntry(entry: AuditEntry): AuditEntry {
   };
 }
 
-export function auditToRow(record: AuditRecord): Insertable<VargateAuditLogTable> {
+/** The row of a sealed record; `texts` are its canonical JSON texts when sealing computed them already. */
+export function auditToRow(record: AuditRecord, texts?: CanonicalJsonTexts): Insertable<VargateAuditLogTable> {
   return {
     tenant_id: record.tenant_id,
     seq: record.seq,
@@ -192,8 +193,8 @@ export function auditToRow(record: AuditRecord): Insertable<VargateAuditLogTable
     severity: record.severity,
     // RFC 8785 canonical text: exactly the bytes the record hash covers, so reads can hash a record without parsing
     // it (see storedRecordCanonicalJson). Rows written before hold JSON.stringify's text and verify the slow way.
-    violations: canonicalJson(record.violations),
-    input: canonicalJson(record.input),
+    violations: texts?.violations ?? canonicalJson(record.violations),
+    input: texts?.input ?? canonicalJson(record.input),
     policy_version: record.policy_version,
     requested_at: record.requested_at,
     prev_hash: record.prev_hash,
