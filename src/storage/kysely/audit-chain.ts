@@ -3,10 +3,10 @@ import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS 
 import { StorageError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
 import { isUniqueViolation } from "./dialects.js";
-import { precompiled } from "./precompiled.js";
+import { precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
-import { addCounts, COUNTS_CHUNK, countRows, upsertCounts } from "./tool-counts.js";
+import { addCounts, COUNT_COLUMNS, COUNTS_CHUNK, type CountRow, countRows, upsertCounts } from "./tool-counts.js";
 import type { Db } from "./transactions.js";
 
 // Rows per INSERT: far below every engine's bound-parameter limit (19 columns each).
@@ -66,24 +66,22 @@ export async function lockChain(
       }
       // The policy counters' running counts, in the same transaction: exactly the log's counts.
       const counts = countRows(sealed.records);
-      const moveHead = (db: Pick<Db, "updateTable">) =>
-        db
-          .updateTable(T.auditHeads)
-          .set({ seq: sealed.head.seq, hash: sealed.head.hash })
-          .where("tenant_id", "=", tenantId);
+      const headValues = { tenant: tenantId, seq: sealed.head.seq, hash: sealed.head.hash };
       try {
         if (dialect === "postgres" && sealed.records.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
           // One statement for the insert, the counts and the head: every round trip here is spent holding the
           // head lock that all of the tenant's appenders wait on.
           const rows = sealed.records.map((record, index) => auditToRow(record, sealed.texts[index]));
-          const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values(rows));
-          const counted =
-            counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, dialect, counts)) : inserted;
-          await moveHead(counted).execute();
+          if (rows.length <= SHAPED_APPEND && counts.length <= SHAPED_APPEND) {
+            const values = rowValues("c", counts, COUNT_COLUMNS, rowValues("a", rows, AUDIT_COLUMNS, headValues));
+            await shapedPostgresAppend(trx, { records: rows.length, counts: counts.length }, values);
+          } else {
+            await postgresAppend(trx, rows, counts, headValues).execute();
+          }
         } else {
           await insertRecords(trx, dialect, sealed.records, sealed.texts);
           await addCounts(trx, dialect, counts);
-          await moveHead(trx).execute();
+          await moveHead(trx, headValues);
         }
       } catch (error) {
         // The head lock rules out a racing seq, so a unique violation here is an action_id already stored, or an
@@ -109,6 +107,41 @@ const AUDIT_COLUMNS = [...STORED_AUDIT_FIELDS, "result"] as const satisfies read
 
 const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
   db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
+);
+
+const moveHead = precompiled(["tenant", "seq", "hash"], (db, p) => moveHeadTo(db, p));
+
+function moveHeadTo(db: Pick<Db, "updateTable">, head: { tenant: string; seq: number | string; hash: string }) {
+  return db
+    .updateTable(T.auditHeads)
+    .set({ seq: head.seq as number, hash: head.hash })
+    .where("tenant_id", "=", head.tenant);
+}
+
+/** PostgreSQL's append as one statement: the insert, the counts' upsert and the head move (data-modifying CTEs). */
+function postgresAppend(
+  trx: Db,
+  rows: readonly ReturnType<typeof auditToRow>[],
+  counts: readonly CountRow[],
+  head: { tenant: string; seq: number | string; hash: string },
+) {
+  const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values([...rows]));
+  const counted = counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, "postgres", counts)) : inserted;
+  return moveHeadTo(counted, head);
+}
+
+// Appends of at most this many records and count rows (group-committed calls) run compiled once per shape.
+const SHAPED_APPEND = 32;
+
+const shapedPostgresAppend = precompiledByShape(
+  (shape: { records: number; counts: number }) => `${shape.records}:${shape.counts}`,
+  (db, shape, parameter) =>
+    postgresAppend(
+      db,
+      rowPlaceholders("a", shape.records, AUDIT_COLUMNS, parameter) as unknown as ReturnType<typeof auditToRow>[],
+      rowPlaceholders("c", shape.counts, COUNT_COLUMNS, parameter) as unknown as CountRow[],
+      { tenant: parameter("tenant"), seq: parameter("seq"), hash: parameter("hash") },
+    ),
 );
 
 /** Inserts sealed records (with their canonical texts), in statements sized for the engine and the batch. */
@@ -188,11 +221,17 @@ export async function withoutStoredEvents(
   });
 }
 
+// SQLite needs no row lock (see lockChain).
+const selectHead = precompiledByShape(
+  (shape: { lock: boolean }) => String(shape.lock),
+  (db, shape, parameter) => {
+    const query = db.selectFrom(T.auditHeads).select(["seq", "hash"]).where("tenant_id", "=", parameter("tenant"));
+    return shape.lock ? query.forUpdate() : query;
+  },
+);
+
 async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<AuditHead> {
-  const select = () => {
-    const query = trx.selectFrom(T.auditHeads).select(["seq", "hash"]).where("tenant_id", "=", tenantId);
-    return (dialect === "sqlite" ? query : query.forUpdate()).executeTakeFirst();
-  };
+  const select = async () => (await selectHead(trx, { lock: dialect !== "sqlite" }, { tenant: tenantId })).rows[0];
   const insert = trx.insertInto(T.auditHeads).values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH });
 
   let row: { seq: number | string | bigint; hash: string } | undefined;

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { AuditResult } from "../../sessions/types.js";
+import { precompiledByShape } from "./precompiled.js";
 import { resultToText } from "./rows.js";
 import { VARGATE_TABLES as T } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -14,6 +15,65 @@ export interface ResultWrite {
 
 // Keys per UPDATE: three bound values each, far below every engine's parameter limit.
 const CHUNK = 500;
+// Updates of at most this many keys (group-committed calls) run compiled once per key count.
+const SHAPED_KEYS = 32;
+
+type ResultGroup = { column: "action_id" | "event_id"; sessionId?: string };
+
+/** The UPDATE that sets each `[id, text]` of `chunk`, for one group; returns how many rows it changed. */
+async function updateResults(
+  db: Db,
+  tenantId: string,
+  group: ResultGroup,
+  chunk: readonly (readonly [string, string | null])[],
+): Promise<bigint | undefined> {
+  if (chunk.length <= SHAPED_KEYS) {
+    const values: Record<string, unknown> = { tenant: tenantId, session: group.sessionId };
+    chunk.forEach(([id, text], index) => {
+      values[`id${index}`] = id;
+      values[`text${index}`] = text;
+    });
+    const shape = { column: group.column, session: group.sessionId !== undefined, keys: chunk.length };
+    return (await shapedUpdate(db, shape, values)).numAffectedRows;
+  }
+  return (await resultUpdate(db, tenantId, group, chunk).executeTakeFirst()).numUpdatedRows;
+}
+
+const shapedUpdate = precompiledByShape(
+  (shape: { column: ResultGroup["column"]; session: boolean; keys: number }) =>
+    `${shape.column}:${shape.session}:${shape.keys}`,
+  (db, shape, parameter) =>
+    resultUpdate(
+      db,
+      parameter("tenant"),
+      { column: shape.column, ...(shape.session && { sessionId: parameter("session") }) },
+      Array.from({ length: shape.keys }, (_, index) => [parameter(`id${index}`), parameter(`text${index}`)] as const),
+    ),
+);
+
+function resultUpdate(
+  db: Db,
+  tenantId: string,
+  group: ResultGroup,
+  chunk: readonly (readonly [string, string | null])[],
+) {
+  const update = db
+    .updateTable(T.auditLog)
+    // One `sql` fragment: Kysely's case builder copies the whole expression on every `when`.
+    .set({
+      result: sql<string | null>`case ${sql.ref(group.column)} ${sql.join(
+        chunk.map(([id, text]) => sql`when ${id} then ${text}`),
+        sql` `,
+      )} end`,
+    })
+    .where("tenant_id", "=", tenantId)
+    .where(
+      group.column,
+      "in",
+      chunk.map(([id]) => id),
+    );
+  return group.sessionId === undefined ? update : update.where("session_id", "=", group.sessionId);
+}
 
 /**
  * Sets the unhashed `result` of the records matching each write's key, in one UPDATE per key column (and session)
@@ -48,20 +108,8 @@ export async function setRecordResults(db: Db, tenantId: string, writes: readonl
     for (let start = 0; start < entries.length; start += CHUNK) {
       const chunk = entries.slice(start, start + CHUNK);
       const ids = chunk.map(([id]) => id);
-      let update = db
-        .updateTable(T.auditLog)
-        // One `sql` fragment: Kysely's case builder copies the whole expression on every `when`.
-        .set({
-          result: sql<string | null>`case ${sql.ref(group.column)} ${sql.join(
-            chunk.map(([id, text]) => sql`when ${id} then ${text}`),
-            sql` `,
-          )} end`,
-        })
-        .where("tenant_id", "=", tenantId)
-        .where(group.column, "in", ids);
-      if (group.sessionId !== undefined) update = update.where("session_id", "=", group.sessionId);
-      const updated = await update.executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === ids.length) {
+      const updated = await updateResults(db, tenantId, group, chunk);
+      if (Number(updated) === ids.length) {
         for (const id of ids) found.add(id);
         continue;
       }

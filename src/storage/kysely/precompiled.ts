@@ -1,8 +1,10 @@
-import { type Compilable, CompiledQuery } from "kysely";
+import { type Compilable, CompiledQuery, type QueryResult } from "kysely";
 import type { Db } from "./transactions.js";
 
 // A placeholder no caller's value can equal: it is replaced by position, never compared with user data.
 const PLACEHOLDER = "\u0000vargate-parameter:";
+
+type Compiled = { sql: string; parameters: readonly unknown[] };
 
 /**
  * A query built and compiled once and then run with new values: hot paths skip Kysely's builder and compiler,
@@ -13,21 +15,75 @@ export function precompiled<Name extends string, Row>(
   names: readonly Name[],
   build: (db: Db, parameter: Record<Name, string>) => Compilable<Row>,
 ): (db: Db, values: Record<Name, unknown>) => Promise<Row[]> {
-  const placeholders = Object.fromEntries(names.map((name) => [name, `${PLACEHOLDER}${name}`])) as Record<Name, string>;
-  const compiledFor = new WeakMap<object, { sql: string; parameters: readonly unknown[] }>();
-  return async (db, values) => {
+  const placeholders = Object.fromEntries(names.map((name) => [name, placeholder(name)])) as Record<Name, string>;
+  const run = precompiledByShape<null, Row>(
+    () => "",
+    (db) => build(db, placeholders),
+  );
+  return async (db, values) => (await run(db, null, values)).rows;
+}
+
+/**
+ * `precompiled` for a statement whose SQL depends on a shape, such as how many rows it writes: compiled once per
+ * shape (named by `shapeKey`) and Kysely instance. `build` makes the placeholder of a parameter name with
+ * `parameter(name)`; values are then given by name. Callers keep the number of shapes small (they build larger
+ * statements directly): every compiled shape is kept.
+ */
+export function precompiledByShape<Shape, Row>(
+  shapeKey: (shape: Shape) => string,
+  build: (db: Db, shape: Shape, parameter: (name: string) => string) => Compilable<Row>,
+): (db: Db, shape: Shape, values: Readonly<Record<string, unknown>>) => Promise<QueryResult<Row>> {
+  const compiledFor = new WeakMap<object, Map<string, Compiled>>();
+  return (db, shape, values) => {
     const adapter = db.getExecutor().adapter;
-    let compiled = compiledFor.get(adapter);
+    let shapes = compiledFor.get(adapter);
+    if (!shapes) {
+      shapes = new Map();
+      compiledFor.set(adapter, shapes);
+    }
+    const key = shapeKey(shape);
+    let compiled = shapes.get(key);
     if (!compiled) {
-      compiled = build(db, placeholders).compile();
-      compiledFor.set(adapter, compiled);
+      compiled = build(db, shape, placeholder).compile();
+      shapes.set(key, compiled);
     }
     const parameters = compiled.parameters.map((parameter) =>
       typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
-        ? values[parameter.slice(PLACEHOLDER.length) as Name]
+        ? values[parameter.slice(PLACEHOLDER.length)]
         : parameter,
     );
-    const result = await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<Row>);
-    return result.rows;
+    return db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<Row>);
   };
+}
+
+/**
+ * `rows` rows of `columns`, each value the placeholder `<prefix><row>_<column>`: the shape of a multi-row insert.
+ * `rowValues` with the same prefix gives the values.
+ */
+export function rowPlaceholders<Column extends string>(
+  prefix: string,
+  rows: number,
+  columns: readonly Column[],
+  parameter: (name: string) => string,
+): Record<Column, string>[] {
+  return Array.from({ length: rows }, (_, row) =>
+    Object.fromEntries(columns.map((column) => [column, parameter(`${prefix}${row}_${column}`)])),
+  ) as Record<Column, string>[];
+}
+
+/** Adds the values of `rows` for the placeholders of `rowPlaceholders` to `values`, and returns it. */
+export function rowValues<Column extends string>(
+  prefix: string,
+  rows: readonly Readonly<Partial<Record<Column, unknown>>>[],
+  columns: readonly Column[],
+  values: Record<string, unknown> = {},
+): Record<string, unknown> {
+  rows.forEach((row, index) => {
+    for (const column of columns) values[`${prefix}${index}_${column}`] = row[column];
+  });
+  return values;
+}
+
+function placeholder(name: string): string {
+  return `${PLACEHOLDER}${name}`;
 }

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { sha256Hex } from "../../audit/chain.js";
 import type { AuditRecord } from "../../audit/types.js";
+import { precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateToolCountsTable } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -67,12 +68,30 @@ export function countRows(
 // Count rows per upsert statement: far below every engine's bound-parameter limit (7 columns each).
 export const COUNTS_CHUNK = 500;
 
+// Upserts of at most this many rows (group-committed calls) run compiled once per row count.
+const SHAPED_ROWS = 32;
+export const COUNT_COLUMNS = ["counter_key", "tenant_id", "scope", "scope_id", "tool", "bucket", "count"] as const;
+
 /** Adds `rows` to the stored counts (upsert). Call inside the append transaction. */
 export async function addCounts(trx: Db, dialect: KyselyDialectName, rows: readonly CountRow[]): Promise<void> {
+  if (rows.length > 0 && rows.length <= SHAPED_ROWS) {
+    await shapedUpsert(trx, { dialect, rows: rows.length }, rowValues("c", rows, COUNT_COLUMNS));
+    return;
+  }
   for (let start = 0; start < rows.length; start += COUNTS_CHUNK) {
     await upsertCounts(trx, dialect, rows.slice(start, start + COUNTS_CHUNK)).execute();
   }
 }
+
+const shapedUpsert = precompiledByShape(
+  (shape: { dialect: KyselyDialectName; rows: number }) => `${shape.rows}`,
+  (db, shape, parameter) =>
+    upsertCounts(
+      db,
+      shape.dialect,
+      rowPlaceholders("c", shape.rows, COUNT_COLUMNS, parameter) as unknown as CountRow[],
+    ),
+);
 
 /** The upsert that adds at most `COUNTS_CHUNK` `rows` to the stored counts. */
 export function upsertCounts(db: Pick<Db, "insertInto">, dialect: KyselyDialectName, rows: readonly CountRow[]) {

@@ -107,6 +107,44 @@ export function describeToolCounts(ctx: SuiteContext): void {
       });
     });
 
+    it("stores appends, counts and results of every batch size around the statements compiled per size", async () => {
+      // A storage may compile small writes once per row count (vargate's Kysely storage does, up to 32 rows): sizes
+      // on both sides of such a limit must store the same as any other.
+      const storage = ctx.storage();
+      const id = uid("t");
+      const agent = uid("agent");
+      let appended = 0;
+      for (const size of [1, 2, 16, 17, 31, 32, 33, 40]) {
+        // One session each and one agent: `size` session count rows and one agent hour row.
+        const sessions = Array.from({ length: size }, () => uid("vs"));
+        const records = await storage.audit.append(
+          id,
+          sessions.map((session_id, index) =>
+            governed(`tool ${size}`, { session_id, agent_id: agent, requested_at: at(index), input: { size, index } }),
+          ),
+        );
+        appended += size;
+        expect(records.map((record) => record.input)).toEqual(sessions.map((_, index) => ({ size, index })));
+        for (const session_id of sessions) {
+          expect(await storage.audit.countByTool(id, { source: "mcp_governed", session_id }), `size ${size}`).toEqual({
+            [`tool ${size}`]: 1,
+          });
+        }
+        expect(await storage.audit.countByTool(id, { source: "mcp_governed", agent_id: agent, since: at(0) })).toEqual(
+          expect.objectContaining({ [`tool ${size}`]: size }),
+        );
+        const answers = await Promise.all(
+          records.map((record, index) => storage.audit.setActionResult(id, record.action_id, { size, index })),
+        );
+        expect(answers).toEqual(Array(size).fill(true));
+        for (const [index, record] of records.entries()) {
+          expect((await storage.audit.get(id, record.action_id))?.result, `size ${size}`).toEqual({ size, index });
+        }
+      }
+      expect(await storage.audit.head(id)).toMatchObject({ seq: appended });
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: appended });
+    });
+
     it("sets a record's result by action id outside the hash, without touching the chain", async () => {
       const storage = ctx.storage();
       const id = uid("t");
