@@ -4,7 +4,8 @@ import type { Db } from "./transactions.js";
 // A placeholder no caller's value can equal: it is replaced by position, never compared with user data.
 const PLACEHOLDER = "\u0000vargate-parameter:";
 
-type Compiled = { sql: string; parameters: readonly unknown[] };
+/** A compiled statement: its SQL, and per parameter either the name of its value or (`undefined`) a constant. */
+type Compiled = { sql: string; names: readonly (string | undefined)[]; constants: readonly unknown[] };
 
 /**
  * A query built and compiled once and then run with new values: hot paths skip Kysely's builder and compiler,
@@ -44,14 +45,21 @@ export function precompiledByShape<Shape, Row>(
     const key = shapeKey(shape);
     let compiled = shapes.get(key);
     if (!compiled) {
-      compiled = build(db, shape, placeholder).compile();
+      const { sql, parameters } = build(db, shape, placeholder).compile();
+      const names = parameters.map((parameter) =>
+        typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
+          ? parameter.slice(PLACEHOLDER.length)
+          : undefined,
+      );
+      compiled = { sql, names, constants: parameters };
       shapes.set(key, compiled);
     }
-    const parameters = compiled.parameters.map((parameter) =>
-      typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
-        ? values[parameter.slice(PLACEHOLDER.length)]
-        : parameter,
-    );
+    const { names, constants } = compiled;
+    const parameters = new Array<unknown>(names.length);
+    for (let index = 0; index < names.length; index++) {
+      const name = names[index];
+      parameters[index] = name === undefined ? constants[index] : values[name];
+    }
     return db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<Row>);
   };
 }
@@ -78,10 +86,35 @@ export function rowValues<Column extends string>(
   columns: readonly Column[],
   values: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  const keys = rowKeys(prefix, rows.length, columns);
   rows.forEach((row, index) => {
-    for (const column of columns) values[`${prefix}${index}_${column}`] = row[column];
+    const rowKeys = keys[index] as readonly string[];
+    columns.forEach((column, position) => {
+      values[rowKeys[position] as string] = row[column];
+    });
   });
   return values;
+}
+
+// The parameter names of `rowValues`, made once per prefix, row and column set.
+const keysByColumns = new WeakMap<readonly string[], Map<string, string[][]>>();
+
+function rowKeys(prefix: string, rows: number, columns: readonly string[]): readonly (readonly string[])[] {
+  let byPrefix = keysByColumns.get(columns);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    keysByColumns.set(columns, byPrefix);
+  }
+  let keys = byPrefix.get(prefix);
+  if (!keys) {
+    keys = [];
+    byPrefix.set(prefix, keys);
+  }
+  while (keys.length < rows) {
+    const row = keys.length;
+    keys.push(columns.map((column) => `${prefix}${row}_${column}`));
+  }
+  return keys;
 }
 
 function placeholder(name: string): string {
