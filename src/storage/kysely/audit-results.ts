@@ -76,6 +76,20 @@ function resultUpdate(
 }
 
 /**
+ * Whether `setRecordResults` writes `writes` with one UPDATE, which needs no transaction of its own: every key
+ * of one kind (action ids, or event ids of one session) and at most one statement's worth.
+ */
+export function isOneResultStatement(writes: readonly ResultWrite[]): boolean {
+  if (writes.length === 0 || writes.length > CHUNK) return false;
+  const [first] = writes as [ResultWrite];
+  const sameGroup = (key: RecordKey) =>
+    "action_id" in key
+      ? "action_id" in first.key
+      : !("action_id" in first.key) && key.session_id === first.key.session_id;
+  return writes.every((write) => sameGroup(write.key));
+}
+
+/**
  * Sets the unhashed `result` of the records matching each write's key, in one UPDATE per key column (and session)
  * rather than one per write. Returns, per write, whether a record matched. Of two writes of one key, the later
  * wins, as it would one after the other.
