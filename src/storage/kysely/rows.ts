@@ -2,6 +2,7 @@ import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
 import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "../../approvals/types.js";
 import { type CanonicalJsonTexts, canonicalJson } from "../../audit/chain.js";
+import { parseStoredJson, parseStoredViolations } from "../../audit/stored.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
 import type { JsonObject, JsonValue } from "../../json.js";
@@ -220,7 +221,7 @@ export function auditFromRow(row: Selectable<VargateAuditLogTable>): AuditRecord
     method: row.method,
     decision: row.decision as AuditDecision,
     severity: row.severity as Severity,
-    violations: parseStoredJson(row.violations) as string[],
+    violations: parseStoredViolations(row.violations) as string[],
     input: parseStoredJson(row.input),
     policy_version: row.policy_version === null ? null : toNumber(row.policy_version),
     requested_at: row.requested_at,
@@ -369,14 +370,4 @@ export function credentialFromRow(row: Selectable<VargateCredentialsTable>): Cre
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
-}
-
-// vargate only ever writes valid JSON here; text that does not parse was edited by hand. Returning it as a
-// string lets verification report the record as broken instead of every read failing.
-function parseStoredJson(text: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    return text;
-  }
 }
