@@ -3,7 +3,7 @@ import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS 
 import { StorageError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
 import { isUniqueViolation } from "./dialects.js";
-import { precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
+import { MAX_SHAPED_ROWS, precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import { addCounts, COUNT_COLUMNS, COUNTS_CHUNK, type CountRow, countRows, upsertCounts } from "./tool-counts.js";
@@ -70,7 +70,7 @@ export async function lockChain(
           // One statement for the insert, the counts and the head: every round trip here is spent holding the
           // head lock that all of the tenant's appenders wait on.
           const rows = sealed.records.map((record, index) => auditToRow(record, sealed.texts[index]));
-          if (rows.length <= SHAPED_APPEND && counts.length <= SHAPED_APPEND) {
+          if (rows.length <= MAX_SHAPED_ROWS && counts.length <= MAX_SHAPED_ROWS) {
             const values = rowValues("c", counts, COUNT_COLUMNS, rowValues("a", rows, AUDIT_COLUMNS, headValues));
             await shapedPostgresAppend(trx, { records: rows.length, counts: counts.length }, values);
           } else {
@@ -127,9 +127,6 @@ function postgresAppend(
   const counted = counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, "postgres", counts)) : inserted;
   return moveHeadTo(counted, head);
 }
-
-// Appends of at most this many records and count rows (group-committed calls) run compiled once per shape.
-const SHAPED_APPEND = 32;
 
 const shapedPostgresAppend = precompiledByShape(
   (shape: { records: number; counts: number }) => `${shape.records}:${shape.counts}`,

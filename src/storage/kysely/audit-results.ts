@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { AuditResult } from "../../sessions/types.js";
-import { precompiledByShape } from "./precompiled.js";
+import { MAX_SHAPED_ROWS, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { resultToText } from "./rows.js";
 import { VARGATE_TABLES as T } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -15,8 +15,7 @@ export interface ResultWrite {
 
 // Keys per UPDATE: three bound values each, far below every engine's parameter limit.
 const CHUNK = 500;
-// Updates of at most this many keys (group-committed calls) run compiled once per key count.
-const SHAPED_KEYS = 32;
+const KEY_COLUMNS = ["id", "text"] as const;
 
 type ResultGroup = { column: "action_id" | "event_id"; sessionId?: string };
 
@@ -27,12 +26,10 @@ async function updateResults(
   group: ResultGroup,
   chunk: readonly (readonly [string, string | null])[],
 ): Promise<bigint | undefined> {
-  if (chunk.length <= SHAPED_KEYS) {
-    const values: Record<string, unknown> = { tenant: tenantId, session: group.sessionId };
-    chunk.forEach(([id, text], index) => {
-      values[`id${index}`] = id;
-      values[`text${index}`] = text;
-    });
+  if (chunk.length <= MAX_SHAPED_ROWS) {
+    // Group-committed calls: compiled once per key count.
+    const keys = chunk.map(([id, text]) => ({ id, text }));
+    const values = rowValues("k", keys, KEY_COLUMNS, { tenant: tenantId, session: group.sessionId });
     const shape = { column: group.column, session: group.sessionId !== undefined, keys: chunk.length };
     return (await shapedUpdate(db, shape, values)).numAffectedRows;
   }
@@ -47,7 +44,7 @@ const shapedUpdate = precompiledByShape(
       db,
       parameter("tenant"),
       { column: shape.column, ...(shape.session && { sessionId: parameter("session") }) },
-      Array.from({ length: shape.keys }, (_, index) => [parameter(`id${index}`), parameter(`text${index}`)] as const),
+      rowPlaceholders("k", shape.keys, KEY_COLUMNS, parameter).map(({ id, text }) => [id, text] as const),
     ),
 );
 

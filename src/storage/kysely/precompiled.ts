@@ -5,6 +5,9 @@ import type { Db } from "./transactions.js";
 const PLACEHOLDER = "\u0000vargate-parameter:";
 
 /** A compiled statement: its SQL, and per parameter either the name of its value or (`undefined`) a constant. */
+/** The most rows a statement compiled once per size (`precompiledByShape`) writes; larger ones are built each time. */
+export const MAX_SHAPED_ROWS = 32;
+
 type Compiled = { sql: string; names: readonly (string | undefined)[]; constants: readonly unknown[] };
 
 /**
@@ -27,8 +30,8 @@ export function precompiled<Name extends string, Row>(
 /**
  * `precompiled` for a statement whose SQL depends on a shape, such as how many rows it writes: compiled once per
  * shape (named by `shapeKey`) and Kysely instance. `build` makes the placeholder of a parameter name with
- * `parameter(name)`; values are then given by name. Callers keep the number of shapes small (they build larger
- * statements directly): every compiled shape is kept.
+ * `parameter(name)`; values are then given by name. Every compiled shape is kept, so callers keep their number
+ * small: statements of more than `MAX_SHAPED_ROWS` rows are built directly.
  */
 export function precompiledByShape<Shape, Row>(
   shapeKey: (shape: Shape) => string,

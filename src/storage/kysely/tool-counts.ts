@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { sha256Hex } from "../../audit/chain.js";
 import type { AuditRecord } from "../../audit/types.js";
-import { precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
+import { MAX_SHAPED_ROWS, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateToolCountsTable } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -68,13 +68,12 @@ export function countRows(
 // Count rows per upsert statement: far below every engine's bound-parameter limit (7 columns each).
 export const COUNTS_CHUNK = 500;
 
-// Upserts of at most this many rows (group-committed calls) run compiled once per row count.
-const SHAPED_ROWS = 32;
 export const COUNT_COLUMNS = ["counter_key", "tenant_id", "scope", "scope_id", "tool", "bucket", "count"] as const;
 
 /** Adds `rows` to the stored counts (upsert). Call inside the append transaction. */
 export async function addCounts(trx: Db, dialect: KyselyDialectName, rows: readonly CountRow[]): Promise<void> {
-  if (rows.length > 0 && rows.length <= SHAPED_ROWS) {
+  if (rows.length > 0 && rows.length <= MAX_SHAPED_ROWS) {
+    // Group-committed calls: compiled once per row count.
     await shapedUpsert(trx, { dialect, rows: rows.length }, rowValues("c", rows, COUNT_COLUMNS));
     return;
   }
