@@ -2,6 +2,7 @@ import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { VargateError } from "../errors.js";
 import type { VargateGovernor } from "../governor.js";
 import type { RawRoute } from "../http/handler.js";
+import { getOrCreate } from "../maps.js";
 import { createMcpEndpoint, type McpEndpoint } from "./endpoint.js";
 
 /** The path of a session's MCP endpoint, relative to the mount point. */
@@ -33,22 +34,15 @@ export const mcpRoutes: readonly RawRoute[] = [
 const endpoints = new WeakMap<VargateGovernor, Map<number, McpEndpoint>>();
 
 function endpointOf(governor: VargateGovernor, maxBodyBytes: number): McpEndpoint {
-  let byLimit = endpoints.get(governor);
-  if (!byLimit) {
-    byLimit = new Map();
-    endpoints.set(governor, byLimit);
-  }
-  let endpoint = byLimit.get(maxBodyBytes);
-  if (!endpoint) {
-    endpoint = createMcpEndpoint({
+  const byLimit = getOrCreate(endpoints, governor, () => new Map<number, McpEndpoint>());
+  return getOrCreate(byLimit, maxBodyBytes, () =>
+    createMcpEndpoint({
       storage: governor.storage,
       tools: governor.tools,
       handleCall: (call) => governor.governedCalls.call(call),
       approvalStatus: (session, actionId) => governor.governedCalls.approvalStatus(session, actionId),
       logger: governor.logger,
       maxBodyBytes,
-    });
-    byLimit.set(maxBodyBytes, endpoint);
-  }
-  return endpoint;
+    }),
+  );
 }

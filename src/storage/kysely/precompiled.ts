@@ -1,4 +1,5 @@
 import { type Compilable, CompiledQuery, type QueryResult } from "kysely";
+import { getOrCreate } from "../../maps.js";
 import type { Db } from "./transactions.js";
 
 // A placeholder no caller's value can equal: it is replaced by position, never compared with user data.
@@ -39,24 +40,16 @@ export function precompiledByShape<Shape, Row>(
 ): (db: Db, shape: Shape, values: Readonly<Record<string, unknown>>) => Promise<QueryResult<Row>> {
   const compiledFor = new WeakMap<object, Map<string, Compiled>>();
   return (db, shape, values) => {
-    const adapter = db.getExecutor().adapter;
-    let shapes = compiledFor.get(adapter);
-    if (!shapes) {
-      shapes = new Map();
-      compiledFor.set(adapter, shapes);
-    }
-    const key = shapeKey(shape);
-    let compiled = shapes.get(key);
-    if (!compiled) {
+    const shapes = getOrCreate(compiledFor, db.getExecutor().adapter, () => new Map<string, Compiled>());
+    const compiled = getOrCreate(shapes, shapeKey(shape), () => {
       const { sql, parameters } = build(db, shape, placeholder).compile();
       const names = parameters.map((parameter) =>
         typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
           ? parameter.slice(PLACEHOLDER.length)
           : undefined,
       );
-      compiled = { sql, names, constants: parameters };
-      shapes.set(key, compiled);
-    }
+      return { sql, names, constants: parameters };
+    });
     const { names, constants } = compiled;
     const parameters = new Array<unknown>(names.length);
     for (let index = 0; index < names.length; index++) {
@@ -103,16 +96,8 @@ export function rowValues<Column extends string>(
 const keysByColumns = new WeakMap<readonly string[], Map<string, string[][]>>();
 
 function rowKeys(prefix: string, rows: number, columns: readonly string[]): readonly (readonly string[])[] {
-  let byPrefix = keysByColumns.get(columns);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    keysByColumns.set(columns, byPrefix);
-  }
-  let keys = byPrefix.get(prefix);
-  if (!keys) {
-    keys = [];
-    byPrefix.set(prefix, keys);
-  }
+  const byPrefix = getOrCreate(keysByColumns, columns, () => new Map<string, string[][]>());
+  const keys = getOrCreate(byPrefix, prefix, () => []);
   while (keys.length < rows) {
     const row = keys.length;
     keys.push(columns.map((column) => `${prefix}${row}_${column}`));
