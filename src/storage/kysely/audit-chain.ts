@@ -64,7 +64,7 @@ export async function lockChain(
       }
       // The policy counters' running counts, in the same transaction: exactly the log's counts.
       const counts = countRows(sealed.records);
-      const headValues = { tenant: tenantId, seq: sealed.head.seq, hash: sealed.head.hash };
+      const headValues: HeadValues = { tenant: tenantId, seq: sealed.head.seq, hash: sealed.head.hash };
       try {
         if (dialect === "postgres" && sealed.records.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
           // One statement for the insert, the counts and the head: every round trip here is spent holding the
@@ -107,9 +107,12 @@ const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
   db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
 );
 
+/** The chain head a batch moves to (`seq` is a placeholder's text while a statement is compiled). */
+type HeadValues = { tenant: string; seq: number | string; hash: string };
+
 const moveHead = precompiled(["tenant", "seq", "hash"], (db, p) => moveHeadTo(db, p));
 
-function moveHeadTo(db: Pick<Db, "updateTable">, head: { tenant: string; seq: number | string; hash: string }) {
+function moveHeadTo(db: Pick<Db, "updateTable">, head: HeadValues) {
   return db
     .updateTable(T.auditHeads)
     .set({ seq: head.seq as number, hash: head.hash })
@@ -121,7 +124,7 @@ function postgresAppend(
   trx: Db,
   rows: readonly ReturnType<typeof auditToRow>[],
   counts: readonly CountRow[],
-  head: { tenant: string; seq: number | string; hash: string },
+  head: HeadValues,
 ) {
   const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values([...rows]));
   const counted = counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, "postgres", counts)) : inserted;

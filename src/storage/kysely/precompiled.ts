@@ -5,10 +5,10 @@ import type { Db } from "./transactions.js";
 // A placeholder no caller's value can equal: it is replaced by position, never compared with user data.
 const PLACEHOLDER = "\u0000vargate-parameter:";
 
-/** A compiled statement: its SQL, and per parameter either the name of its value or (`undefined`) a constant. */
 /** The most rows a statement compiled once per size (`precompiledByShape`) writes; larger ones are built each time. */
 export const MAX_SHAPED_ROWS = 32;
 
+/** A compiled statement: its SQL, and per parameter either the name of its value or (`undefined`) a constant. */
 type Compiled = { sql: string; names: readonly (string | undefined)[]; constants: readonly unknown[] };
 
 /**
