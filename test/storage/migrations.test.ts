@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
-import { GENESIS_HASH, sealAuditRecord } from "../../src/audit/chain.js";
+import { GENESIS_HASH, sealAuditRecord, verifyChain } from "../../src/audit/chain.js";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { vargateMigrator } from "../../src/storage/kysely/index.js";
 import { approvalToRow, auditToRow } from "../../src/storage/kysely/rows.js";
@@ -35,6 +35,7 @@ const LATEST = [
   "0004_checkpoints",
   "0005_tool_counts",
   "0006_execution_claims",
+  "0007_partial_event_index",
 ];
 
 const oldEntry: AuditEntry = {
@@ -137,6 +138,22 @@ forEachTestDatabase("migrations", (database) => {
     return vargateMigrator(db, database.dialect, schema);
   };
 
+  // Whether the unique index of upstream event ids leaves out records without one (0007).
+  // biome-ignore lint/suspicious/noExplicitAny: raw catalog queries.
+  const eventIndexIsPartial = async (db: Kysely<any>) => {
+    const name = "vargate_audit_log_event_unique";
+    if (database.dialect === "sqlite") {
+      const { rows } = await sql<{ sql: string }>`select sql from sqlite_master where name = ${name}`.execute(db);
+      return /\bwhere\b/i.test(rows[0]?.sql ?? "");
+    }
+    if (database.dialect === "postgres") {
+      const { rows } = await sql<{ def: string }>`
+        select indexdef as def from pg_indexes where indexname = ${name} and schemaname = current_schema()`.execute(db);
+      return /\bWHERE\b/.test(rows[0]?.def ?? "");
+    }
+    return false;
+  };
+
   it("migrates down, one version at a time, and up again", async () => {
     const { storage, db } = await open();
     const tenant = {
@@ -148,6 +165,10 @@ forEachTestDatabase("migrations", (database) => {
       ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
+    expect(await eventIndexIsPartial(db)).toBe(database.dialect !== "mysql");
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(LATEST.slice(0, 6));
+    expect(await eventIndexIsPartial(db)).toBe(false);
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(LATEST.slice(0, 5));
     expect(await columnExists(db, "vargate_approvals", "execution_claimed_at")).toBe(false);
@@ -352,6 +373,29 @@ forEachTestDatabase("migrations", (database) => {
     expect(
       (await storage.approvals.listStaleExecutions("2025-01-01T00:06:00.000Z")).map((found) => found.action_id),
     ).toEqual(["claimed-1", "waiting-1"]);
+  });
+
+  it("upgrades a 0006 database with records to 0007: event ids stay unique per session, records keep verifying", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0006_execution_claims")).error).toBeUndefined();
+    const observed = (index: number) => ({ ...oldEntry, action_id: `a-${index}`, event_id: `sevt_${index}` });
+    const governed = (index: number) => ({ ...oldEntry, action_id: `g-${index}`, event_id: null });
+    await storage.audit.append("acme", [observed(1), governed(2), governed(3), observed(4)]);
+    expect(await eventIndexIsPartial(db)).toBe(false);
+
+    await storage.migrate();
+
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await eventIndexIsPartial(db)).toBe(database.dialect !== "mysql");
+    await expect(storage.audit.append("acme", [{ ...observed(1), action_id: "a-again" }])).rejects.toThrow(
+      /Duplicate audit record/,
+    );
+    await storage.audit.append("acme", [governed(5), observed(6)]);
+    expect(await storage.audit.setResult("acme", oldEntry.session_id as string, "sevt_4", "found")).toBe(true);
+    const head = await storage.audit.head("acme");
+    expect(head).toMatchObject({ seq: 6 });
+    const records = await storage.audit.scan("acme", { afterSeq: 0, limit: 10 });
+    await expect(verifyChain("acme", records, head)).resolves.toMatchObject({ valid: true, record_count: 6 });
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

@@ -446,6 +446,26 @@ function executionClaims(dialect: KyselyDialectName): Migration {
 }
 
 /**
+ * The per-session uniqueness of upstream event ids (from `0002_sessions`) made partial on SQLite and PostgreSQL:
+ * only records with an event id are in it. Governed calls and control-plane records have none, and NULLs never
+ * conflict, so uniqueness is unchanged; their appends write one index entry fewer (on SQLite, with 16 sessions in
+ * a batch, 16 fewer pages per commit). MySQL has no partial indexes and keeps the full one.
+ */
+function partialEventIndex(dialect: KyselyDialectName): Migration {
+  const name = "vargate_audit_log_event_unique";
+  const rebuild = async (db: AnyKysely, partial: boolean) => {
+    if (dialect === "mysql") return;
+    await db.schema.dropIndex(name).execute();
+    const index = db.schema.createIndex(name).on(T.auditLog).columns(["tenant_id", "session_id", "event_id"]).unique();
+    await (partial ? index.where(sql.ref("event_id"), "is not", null) : index).execute();
+  };
+  return {
+    up: (db: AnyKysely) => rebuild(db, true),
+    down: (db: AnyKysely) => rebuild(db, false),
+  };
+}
+
+/**
  * vargate's versioned migrations for `dialect`, keyed by name (`0001_init`, ...). Names sort in the order they
  * run. Use them with your own Kysely `Migrator` only if you must; `migrateVargate()` sets it up correctly.
  */
@@ -457,6 +477,7 @@ export function vargateMigrations(dialect: KyselyDialectName): Record<string, Mi
     "0004_checkpoints": checkpoints(dialect),
     "0005_tool_counts": toolCounts(dialect),
     "0006_execution_claims": executionClaims(dialect),
+    "0007_partial_event_index": partialEventIndex(dialect),
   };
 }
 
