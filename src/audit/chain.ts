@@ -200,12 +200,6 @@ export function sealAuditRecords(
   return { records, head: sealedHead };
 }
 
-/** The canonical texts of a record's JSON fields: part of the text its hash covers, and what storage keeps. */
-export interface CanonicalJsonTexts {
-  readonly input: string;
-  readonly violations: string;
-}
-
 /**
  * `sealAuditRecords`, with each record's `CanonicalJsonTexts` (`texts[i]` for `records[i]`): serialized once for
  * the hash, so storage does not serialize them again.

@@ -1,9 +1,9 @@
-import { type CanonicalJsonTexts, GENESIS_HASH, sealAuditRecordsWithTexts } from "../../audit/chain.js";
+import { GENESIS_HASH, sealAuditRecordsWithTexts } from "../../audit/chain.js";
 import { type AuditEntry, type AuditHead, type AuditRecord, STORED_AUDIT_FIELDS } from "../../audit/types.js";
 import { StorageError } from "../../errors.js";
 import type { JsonValue } from "../../json.js";
 import { isUniqueViolation } from "./dialects.js";
-import { MAX_SHAPED_ROWS, precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
+import { keyUpToMaxRows, precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
 import { addCounts, COUNT_COLUMNS, COUNTS_CHUNK, type CountRow, countRows, upsertCounts } from "./tool-counts.js";
@@ -64,20 +64,16 @@ export async function lockChain(
       }
       // The policy counters' running counts, in the same transaction: exactly the log's counts.
       const counts = countRows(sealed.records);
+      const rows = sealed.records.map((record, index) => auditToRow(record, sealed.texts[index]));
       const headValues: HeadValues = { tenant: tenantId, seq: sealed.head.seq, hash: sealed.head.hash };
       try {
-        if (dialect === "postgres" && sealed.records.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
+        if (dialect === "postgres" && rows.length <= INSERT_CHUNK && counts.length <= COUNTS_CHUNK) {
           // One statement for the insert, the counts and the head: every round trip here is spent holding the
           // head lock that all of the tenant's appenders wait on.
-          const rows = sealed.records.map((record, index) => auditToRow(record, sealed.texts[index]));
-          if (rows.length <= MAX_SHAPED_ROWS && counts.length <= MAX_SHAPED_ROWS) {
-            const values = rowValues("c", counts, COUNT_COLUMNS, rowValues("a", rows, AUDIT_COLUMNS, headValues));
-            await shapedPostgresAppend(trx, { records: rows.length, counts: counts.length }, values);
-          } else {
-            await postgresAppend(trx, rows, counts, headValues).execute();
-          }
+          const values = rowValues("c", counts, COUNT_COLUMNS, rowValues("a", rows, AUDIT_COLUMNS, headValues));
+          await postgresAppend(trx, { records: rows.length, counts: counts.length }, values);
         } else {
-          await insertRecords(trx, dialect, sealed.records, sealed.texts);
+          await insertRows(trx, dialect, rows);
           await addCounts(trx, dialect, counts);
           await moveHead(trx, headValues);
         }
@@ -99,12 +95,12 @@ export async function lockChain(
   };
 }
 
-const AUDIT_COLUMNS = [...STORED_AUDIT_FIELDS, "result"] as const satisfies readonly (keyof ReturnType<
-  typeof auditToRow
->)[];
+type AuditRow = ReturnType<typeof auditToRow>;
+
+const AUDIT_COLUMNS = [...STORED_AUDIT_FIELDS, "result"] as const satisfies readonly (keyof AuditRow)[];
 
 const insertAuditRow = precompiled(AUDIT_COLUMNS, (db, value) =>
-  db.insertInto(T.auditLog).values(value as unknown as ReturnType<typeof auditToRow>),
+  db.insertInto(T.auditLog).values(value as unknown as AuditRow),
 );
 
 /** The chain head a batch moves to (`seq` is a placeholder's text while a statement is compiled). */
@@ -119,51 +115,37 @@ function moveHeadTo(db: Pick<Db, "updateTable">, head: HeadValues) {
     .where("tenant_id", "=", head.tenant);
 }
 
-/** PostgreSQL's append as one statement: the insert, the counts' upsert and the head move (data-modifying CTEs). */
-function postgresAppend(
-  trx: Db,
-  rows: readonly ReturnType<typeof auditToRow>[],
-  counts: readonly CountRow[],
-  head: HeadValues,
-) {
-  const inserted = trx.with("appended", (db) => db.insertInto(T.auditLog).values([...rows]));
-  const counted = counts.length > 0 ? inserted.with("counted", (db) => upsertCounts(db, "postgres", counts)) : inserted;
-  return moveHeadTo(counted, head);
-}
-
-const shapedPostgresAppend = precompiledByShape(
-  (shape: { records: number; counts: number }) => `${shape.records}:${shape.counts}`,
-  (db, shape, parameter) =>
-    postgresAppend(
-      db,
-      rowPlaceholders("a", shape.records, AUDIT_COLUMNS, parameter) as unknown as ReturnType<typeof auditToRow>[],
-      rowPlaceholders("c", shape.counts, COUNT_COLUMNS, parameter) as unknown as CountRow[],
-      { tenant: parameter("tenant"), seq: parameter("seq"), hash: parameter("hash") },
-    ),
+/**
+ * PostgreSQL's append as one statement: the insert, the counts' upsert and the head move (data-modifying CTEs).
+ * Kept compiled per shape for the small appends of group-committed calls.
+ */
+const postgresAppend = precompiledByShape(
+  (shape: { records: number; counts: number }) =>
+    keyUpToMaxRows(Math.max(shape.records, shape.counts), `${shape.records}:${shape.counts}`),
+  (db, shape, parameter) => {
+    const rows = rowPlaceholders("a", shape.records, AUDIT_COLUMNS, parameter) as unknown as AuditRow[];
+    const counts = rowPlaceholders("c", shape.counts, COUNT_COLUMNS, parameter) as unknown as CountRow[];
+    const inserted = db.with("appended", (trx) => trx.insertInto(T.auditLog).values(rows));
+    const counted =
+      counts.length > 0 ? inserted.with("counted", (trx) => upsertCounts(trx, "postgres", counts)) : inserted;
+    return moveHeadTo(counted, { tenant: parameter("tenant"), seq: parameter("seq"), hash: parameter("hash") });
+  },
 );
 
-/** Inserts sealed records (with their canonical texts), in statements sized for the engine and the batch. */
-async function insertRecords(
-  trx: Db,
-  dialect: KyselyDialectName,
-  records: readonly AuditRecord[],
-  texts: readonly CanonicalJsonTexts[],
-): Promise<void> {
-  const row = (index: number) => auditToRow(records[index] as AuditRecord, texts[index]);
+/** Inserts rows of sealed records, in statements sized for the engine. */
+async function insertRows(trx: Db, dialect: KyselyDialectName, rows: readonly AuditRow[]): Promise<void> {
   if (dialect === "sqlite") {
     // One precompiled insert run per row: SQLite has no round trips to save, and it ran a many-row INSERT at more
     // than twice the cost per row (38 against 16 µs, timed inside a governed-call bench; a stream's batches
     // took 10% less CPU per event row by row).
-    for (let index = 0; index < records.length; index++) {
-      await insertAuditRow(trx, row(index) as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
-    }
+    for (const row of rows) await insertAuditRow(trx, row as Record<(typeof AUDIT_COLUMNS)[number], unknown>);
     return;
   }
-  for (let start = 0; start < records.length; start += INSERT_CHUNK) {
-    const end = Math.min(start + INSERT_CHUNK, records.length);
-    const rows = [];
-    for (let index = start; index < end; index++) rows.push(row(index));
-    await trx.insertInto(T.auditLog).values(rows).execute();
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    await trx
+      .insertInto(T.auditLog)
+      .values(rows.slice(start, start + INSERT_CHUNK))
+      .execute();
   }
 }
 

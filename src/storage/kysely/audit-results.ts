@@ -1,6 +1,7 @@
 import { sql } from "kysely";
+import { getOrCreate } from "../../maps.js";
 import type { AuditResult } from "../../sessions/types.js";
-import { MAX_SHAPED_ROWS, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
+import { keyUpToMaxRows, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { resultToText } from "./rows.js";
 import { VARGATE_TABLES as T } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -17,7 +18,15 @@ export interface ResultWrite {
 const CHUNK = 500;
 const KEY_COLUMNS = ["id", "text"] as const;
 
+/** What one UPDATE sets results of: records by action id, or by event id within one session. */
 type ResultGroup = { column: "action_id" | "event_id"; sessionId?: string };
+
+/** The group `key`'s record is updated in, named by `groupKey`, and its id within that group. */
+function resultGroupOf(key: RecordKey): ResultGroup & { groupKey: string; id: string } {
+  return "action_id" in key
+    ? { groupKey: "action_id", column: "action_id", id: key.action_id }
+    : { groupKey: `event_id\u0000${key.session_id}`, column: "event_id", sessionId: key.session_id, id: key.event_id };
+}
 
 /** The UPDATE that sets each `[id, text]` of `chunk`, for one group; returns how many rows it changed. */
 async function updateResults(
@@ -26,19 +35,16 @@ async function updateResults(
   group: ResultGroup,
   chunk: readonly (readonly [string, string | null])[],
 ): Promise<bigint | undefined> {
-  if (chunk.length <= MAX_SHAPED_ROWS) {
-    // Group-committed calls: compiled once per key count.
-    const keys = chunk.map(([id, text]) => ({ id, text }));
-    const values = rowValues("k", keys, KEY_COLUMNS, { tenant: tenantId, session: group.sessionId });
-    const shape = { column: group.column, session: group.sessionId !== undefined, keys: chunk.length };
-    return (await shapedUpdate(db, shape, values)).numAffectedRows;
-  }
-  return (await resultUpdate(db, tenantId, group, chunk).executeTakeFirst()).numUpdatedRows;
+  const keys = chunk.map(([id, text]) => ({ id, text }));
+  const values = rowValues("k", keys, KEY_COLUMNS, { tenant: tenantId, session: group.sessionId });
+  const shape = { column: group.column, session: group.sessionId !== undefined, keys: chunk.length };
+  return (await resultsUpdate(db, shape, values)).numAffectedRows;
 }
 
-const shapedUpdate = precompiledByShape(
+// Kept compiled per key count for the small updates of group-committed calls.
+const resultsUpdate = precompiledByShape(
   (shape: { column: ResultGroup["column"]; session: boolean; keys: number }) =>
-    `${shape.column}:${shape.session}:${shape.keys}`,
+    keyUpToMaxRows(shape.keys, `${shape.column}:${shape.session}:${shape.keys}`),
   (db, shape, parameter) =>
     resultUpdate(
       db,
@@ -78,12 +84,8 @@ function resultUpdate(
  */
 export function isOneResultStatement(writes: readonly ResultWrite[]): boolean {
   if (writes.length === 0 || writes.length > CHUNK) return false;
-  const [first] = writes as [ResultWrite];
-  const sameGroup = (key: RecordKey) =>
-    "action_id" in key
-      ? "action_id" in first.key
-      : !("action_id" in first.key) && key.session_id === first.key.session_id;
-  return writes.every((write) => sameGroup(write.key));
+  const groupKey = resultGroupOf((writes[0] as ResultWrite).key).groupKey;
+  return writes.every((write) => resultGroupOf(write.key).groupKey === groupKey);
 }
 
 /**
@@ -94,20 +96,14 @@ export function isOneResultStatement(writes: readonly ResultWrite[]): boolean {
 export async function setRecordResults(db: Db, tenantId: string, writes: readonly ResultWrite[]): Promise<boolean[]> {
   // The last write of each key, grouped into what one statement can update: by action id, or by event id within
   // one session.
-  const groups = new Map<
-    string,
-    { column: "action_id" | "event_id"; sessionId?: string; texts: Map<string, string | null> }
-  >();
+  const groups = new Map<string, ResultGroup & { texts: Map<string, string | null> }>();
   const lookup = writes.map(({ key, result }) => {
-    const [groupKey, column, id, sessionId] =
-      "action_id" in key
-        ? ["action_id", "action_id" as const, key.action_id, undefined]
-        : [`event_id\u0000${key.session_id}`, "event_id" as const, key.event_id, key.session_id];
-    let group = groups.get(groupKey);
-    if (!group) {
-      group = { column, ...(sessionId !== undefined && { sessionId }), texts: new Map() };
-      groups.set(groupKey, group);
-    }
+    const { groupKey, id, column, sessionId } = resultGroupOf(key);
+    const group = getOrCreate(groups, groupKey, () => ({
+      column,
+      ...(sessionId !== undefined && { sessionId }),
+      texts: new Map<string, string | null>(),
+    }));
     group.texts.set(id, resultToText(result));
     return { groupKey, id };
   });

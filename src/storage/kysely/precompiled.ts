@@ -5,8 +5,8 @@ import type { Db } from "./transactions.js";
 // A placeholder no caller's value can equal: it is replaced by position, never compared with user data.
 const PLACEHOLDER = "\u0000vargate-parameter:";
 
-/** The most rows a statement compiled once per size (`precompiledByShape`) writes; larger ones are built each time. */
-export const MAX_SHAPED_ROWS = 32;
+/** The most rows a statement kept compiled per size (`precompiledByShape`) writes; larger ones are compiled each time. */
+const MAX_SHAPED_ROWS = 32;
 
 /** A compiled statement: its SQL, and per parameter either the name of its value or (`undefined`) a constant. */
 type Compiled = { sql: string; names: readonly (string | undefined)[]; constants: readonly unknown[] };
@@ -31,25 +31,34 @@ export function precompiled<Name extends string, Row>(
 /**
  * `precompiled` for a statement whose SQL depends on a shape, such as how many rows it writes: compiled once per
  * shape (named by `shapeKey`) and Kysely instance. `build` makes the placeholder of a parameter name with
- * `parameter(name)`; values are then given by name. Every compiled shape is kept, so callers keep their number
- * small: statements of more than `MAX_SHAPED_ROWS` rows are built directly.
+ * `parameter(name)`; values are then given by name. Every compiled shape is kept, so their number must stay small:
+ * `shapeKey` returns `undefined` for a shape not worth keeping (one of more than `MAX_SHAPED_ROWS` rows), which is
+ * then compiled for this run only.
  */
 export function precompiledByShape<Shape, Row>(
-  shapeKey: (shape: Shape) => string,
+  shapeKey: (shape: Shape) => string | undefined,
   build: (db: Db, shape: Shape, parameter: (name: string) => string) => Compilable<Row>,
 ): (db: Db, shape: Shape, values: Readonly<Record<string, unknown>>) => Promise<QueryResult<Row>> {
   const compiledFor = new WeakMap<object, Map<string, Compiled>>();
+  const compile = (db: Db, shape: Shape): Compiled => {
+    const { sql, parameters } = build(db, shape, placeholder).compile();
+    const names = parameters.map((parameter) =>
+      typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
+        ? parameter.slice(PLACEHOLDER.length)
+        : undefined,
+    );
+    return { sql, names, constants: parameters };
+  };
   return (db, shape, values) => {
-    const shapes = getOrCreate(compiledFor, db.getExecutor().adapter, () => new Map<string, Compiled>());
-    const compiled = getOrCreate(shapes, shapeKey(shape), () => {
-      const { sql, parameters } = build(db, shape, placeholder).compile();
-      const names = parameters.map((parameter) =>
-        typeof parameter === "string" && parameter.startsWith(PLACEHOLDER)
-          ? parameter.slice(PLACEHOLDER.length)
-          : undefined,
-      );
-      return { sql, names, constants: parameters };
-    });
+    const key = shapeKey(shape);
+    const compiled =
+      key === undefined
+        ? compile(db, shape)
+        : getOrCreate(
+            getOrCreate(compiledFor, db.getExecutor().adapter, () => new Map<string, Compiled>()),
+            key,
+            () => compile(db, shape),
+          );
     const { names, constants } = compiled;
     const parameters = new Array<unknown>(names.length);
     for (let index = 0; index < names.length; index++) {
@@ -58,6 +67,11 @@ export function precompiledByShape<Shape, Row>(
     }
     return db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<Row>);
   };
+}
+
+/** The `shapeKey` of a statement of `rows` rows: `key` while it is worth keeping compiled, else `undefined`. */
+export function keyUpToMaxRows(rows: number, key: string): string | undefined {
+  return rows <= MAX_SHAPED_ROWS ? key : undefined;
 }
 
 /**
@@ -92,7 +106,8 @@ export function rowValues<Column extends string>(
   return values;
 }
 
-// The parameter names of `rowValues`, made once per prefix, row and column set.
+// The parameter names of `rowValues`, made once per prefix, row and column set (as many rows as the largest
+// statement's: callers write at most 500 rows per statement).
 const keysByColumns = new WeakMap<readonly string[], Map<string, string[][]>>();
 
 function rowKeys(prefix: string, rows: number, columns: readonly string[]): readonly (readonly string[])[] {

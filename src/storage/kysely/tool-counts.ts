@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { sha256Hex } from "../../audit/chain.js";
 import type { AuditRecord } from "../../audit/types.js";
-import { MAX_SHAPED_ROWS, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
+import { keyUpToMaxRows, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateToolCountsTable } from "./schema.js";
 import type { Db } from "./transactions.js";
@@ -72,18 +72,15 @@ export const COUNT_COLUMNS = ["counter_key", "tenant_id", "scope", "scope_id", "
 
 /** Adds `rows` to the stored counts (upsert). Call inside the append transaction. */
 export async function addCounts(trx: Db, dialect: KyselyDialectName, rows: readonly CountRow[]): Promise<void> {
-  if (rows.length > 0 && rows.length <= MAX_SHAPED_ROWS) {
-    // Group-committed calls: compiled once per row count.
-    await shapedUpsert(trx, { dialect, rows: rows.length }, rowValues("c", rows, COUNT_COLUMNS));
-    return;
-  }
   for (let start = 0; start < rows.length; start += COUNTS_CHUNK) {
-    await upsertCounts(trx, dialect, rows.slice(start, start + COUNTS_CHUNK)).execute();
+    const chunk = rows.slice(start, start + COUNTS_CHUNK);
+    await countsUpsert(trx, { dialect, rows: chunk.length }, rowValues("c", chunk, COUNT_COLUMNS));
   }
 }
 
-const shapedUpsert = precompiledByShape(
-  (shape: { dialect: KyselyDialectName; rows: number }) => `${shape.rows}`,
+// Kept compiled per row count for the small upserts of group-committed calls.
+const countsUpsert = precompiledByShape(
+  (shape: { dialect: KyselyDialectName; rows: number }) => keyUpToMaxRows(shape.rows, `${shape.rows}`),
   (db, shape, parameter) =>
     upsertCounts(
       db,
