@@ -36,6 +36,7 @@ const LATEST = [
   "0005_tool_counts",
   "0006_execution_claims",
   "0007_partial_event_index",
+  "0008_drop_counts_index",
 ];
 
 const oldEntry: AuditEntry = {
@@ -154,6 +155,21 @@ forEachTestDatabase("migrations", (database) => {
     return false;
   };
 
+  // Whether the audit log still has the index of (tenant_id, session_id, source, decision) that 0008 drops.
+  // biome-ignore lint/suspicious/noExplicitAny: raw catalog queries.
+  const hasCountsIndex = async (db: Kysely<any>) => {
+    const name = "vargate_audit_log_counts_idx";
+    const query = {
+      sqlite: sql<{ n: number }>`select count(*) as n from sqlite_master where name = ${name}`,
+      postgres: sql<{ n: number }>`
+        select count(*)::int as n from pg_indexes where indexname = ${name} and schemaname = current_schema()`,
+      mysql: sql<{ n: number }>`
+        select count(*) as n from information_schema.statistics where table_schema = database() and index_name = ${name}`,
+    }[database.dialect];
+    const { rows } = await query.execute(db);
+    return Number(rows[0]?.n) > 0;
+  };
+
   it("migrates down, one version at a time, and up again", async () => {
     const { storage, db } = await open();
     const tenant = {
@@ -165,6 +181,10 @@ forEachTestDatabase("migrations", (database) => {
       ...{ created_at: "2025-01-01T00:00:00.000Z", revoked_at: null },
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
+    expect(await hasCountsIndex(db)).toBe(false);
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(LATEST.slice(0, 7));
+    expect(await hasCountsIndex(db)).toBe(true);
     expect(await eventIndexIsPartial(db)).toBe(database.dialect !== "mysql");
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(LATEST.slice(0, 6));
@@ -396,6 +416,39 @@ forEachTestDatabase("migrations", (database) => {
     expect(head).toMatchObject({ seq: 6 });
     const records = await storage.audit.scan("acme", { afterSeq: 0, limit: 10 });
     await expect(verifyChain("acme", records, head)).resolves.toMatchObject({ valid: true, record_count: 6 });
+  });
+
+  it("upgrades a 0007 database with records to 0008: per-session counts read the same without the counts index", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0007_partial_event_index")).error).toBeUndefined();
+    const record = (index: number, fields: Partial<AuditEntry>) => ({
+      ...oldEntry,
+      action_id: `a-${index}`,
+      ...fields,
+    });
+    await storage.audit.append("acme", [
+      record(1, { event_id: null, source: "mcp_governed", decision: "allow" }),
+      record(2, { event_id: null, source: "mcp_governed", decision: "deny", severity: "high" }),
+      record(3, { event_id: "sevt_3" }),
+      record(4, { event_id: null, session_id: "vs-other", source: "mcp_governed", decision: "allow" }),
+    ]);
+    const sessions = [oldEntry.session_id as string, "vs-other"];
+    const byKey = (counts: Awaited<ReturnType<typeof storage.audit.countBySession>>) =>
+      [...counts].sort((a, b) =>
+        `${a.session_id}${a.source}${a.decision}`.localeCompare(`${b.session_id}${b.source}${b.decision}`),
+      );
+    const before = byKey(await storage.audit.countBySession("acme", sessions));
+    expect(before).toHaveLength(4);
+    expect(await hasCountsIndex(db)).toBe(true);
+
+    await storage.migrate();
+
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await hasCountsIndex(db)).toBe(false);
+    expect(byKey(await storage.audit.countBySession("acme", sessions))).toEqual(before);
+    await storage.audit.append("acme", [record(5, { event_id: null, source: "mcp_governed", decision: "allow" })]);
+    const after = await storage.audit.countBySession("acme", [oldEntry.session_id as string]);
+    expect(after.find((count) => count.source === "mcp_governed" && count.decision === "allow")?.count).toBe(2);
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

@@ -175,7 +175,7 @@ function sessions(dialect: KyselyDialectName): Migration {
         .columns(["tenant_id", "session_id", "event_id"])
         .unique()
         .execute();
-      // countBySession reads only this index.
+      // For countBySession; dropped by 0008.
       await db.schema
         .createIndex("vargate_audit_log_counts_idx")
         .on(T.auditLog)
@@ -466,6 +466,28 @@ function partialEventIndex(dialect: KyselyDialectName): Migration {
 }
 
 /**
+ * Drops the index of `(tenant_id, session_id, source, decision)`: since `countBySession` also sums `severity`, it
+ * reads table rows anyway and the session index serves it as well, while every append paid for one more index
+ * entry (on SQLite, a page per session of the batch in every commit).
+ */
+function dropCountsIndex(dialect: KyselyDialectName): Migration {
+  const name = "vargate_audit_log_counts_idx";
+  return {
+    async up(db: AnyKysely) {
+      const drop = db.schema.dropIndex(name);
+      await (dialect === "mysql" ? drop.on(T.auditLog) : drop).execute();
+    },
+    async down(db: AnyKysely) {
+      await db.schema
+        .createIndex(name)
+        .on(T.auditLog)
+        .columns(["tenant_id", "session_id", "source", "decision"])
+        .execute();
+    },
+  };
+}
+
+/**
  * vargate's versioned migrations for `dialect`, keyed by name (`0001_init`, ...). Names sort in the order they
  * run. Use them with your own Kysely `Migrator` only if you must; `migrateVargate()` sets it up correctly.
  */
@@ -478,6 +500,7 @@ export function vargateMigrations(dialect: KyselyDialectName): Record<string, Mi
     "0005_tool_counts": toolCounts(dialect),
     "0006_execution_claims": executionClaims(dialect),
     "0007_partial_event_index": partialEventIndex(dialect),
+    "0008_drop_counts_index": dropCountsIndex(dialect),
   };
 }
 
