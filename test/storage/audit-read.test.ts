@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { expect, it } from "vitest";
 import * as z from "zod";
-import { canonicalJson, recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
+import { canonicalJson, HASHED_FIELDS, recordCanonicalJson, sha256Hex } from "../../src/audit/chain.js";
 import { storedRecordCanonicalJson } from "../../src/audit/stored.js";
 import type { AuditEntry, AuditRecord, StoredAuditRecord } from "../../src/audit/types.js";
 import { verifyComplianceExport } from "../../src/compliance/verify.js";
 import { VargateGovernor } from "../../src/governor.js";
 import type { JsonObject } from "../../src/json.js";
+import { SQLITE_HASHED_TEXT } from "../../src/storage/kysely/audit-read.js";
 import { defineTool } from "../../src/tools/define.js";
 import { sessionEntry, storeSession } from "../compliance/helpers.js";
 import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
@@ -149,35 +150,50 @@ forEachTestDatabase("audit read path", (database) => {
     });
   });
 
+  // Every text column of the hash, including the nullable ones (a NULL becomes the JSONB of `null`); tenant_id last,
+  // since its record then leaves the tenant's chain and verification finds it missing rather than mismatched.
+  const BLOB_COLUMNS = [
+    ...HASHED_FIELDS.filter((field) => !["seq", "policy_version", "tenant_id"].includes(field)),
+    "tenant_id" as const,
+  ];
+
   it.runIf(database.dialect === "sqlite")(
     "reports a record broken whose text column SQLite holds as a BLOB that json_quote would render as the text",
     async () => {
       const tenantId = await newTenant();
-      const [record] = (await shared.test.storage.audit.append(tenantId, [
-        { ...sessionEntry("vs-0123456789abcdef", "agent-1", 1), tool: "transfer_funds" },
-      ])) as [AuditRecord];
-      // The JSONB encoding of the same string: json_quote() of it gives back '"transfer_funds"', so a join in
-      // SQL that did not check the column's type would hash to the sealed record; vargate reads a Buffer.
-      await sql`update vargate_audit_log set tool = jsonb(json_quote(tool)) where tenant_id = ${tenantId} and seq = ${record.seq}`.execute(
+      const entries = BLOB_COLUMNS.map((_, index) => ({
+        ...sessionEntry("vs-0123456789abcdef", "agent-1", index + 1),
+        tool: "transfer_funds",
+      }));
+      const records = (await shared.test.storage.audit.append(tenantId, entries)) as AuditRecord[];
+      const { rows: located } = await sql<{ id: number }>`select rowid as id from vargate_audit_log
+        where tenant_id = ${tenantId} and seq >= ${(records[0] as AuditRecord).seq} order by seq`.execute(
         shared.test.db,
       );
-      const { rows } = await sql<{
-        type: string;
-        quoted: string;
-      }>`select typeof(tool) as type, json_quote(tool) as quoted from vargate_audit_log where tenant_id = ${tenantId} and seq = ${record.seq}`.execute(
-        shared.test.db,
-      );
-      expect(rows).toEqual([{ type: "blob", quoted: '"transfer_funds"' }]);
-      const [scanned] =
-        (await shared.test.storage.audit.scanStored?.(tenantId, {
-          afterSeq: record.seq - 1,
-          limit: 1,
-          fields: ["hashed_text"],
-        })) ?? [];
-      expect(scanned?.hashed_text).toBeNull();
+      const rowids = located.map((row) => row.id);
+      for (const [index, column] of BLOB_COLUMNS.entries()) {
+        // The JSONB encoding of the same value: json_quote() of it (or, for the spliced JSON columns, the value
+        // itself) gives back the sealed text, so a join in SQL that did not check the column's type would hash to
+        // the sealed record; vargate reads a Buffer.
+        const jsonb =
+          column === "input" || column === "violations"
+            ? sql`jsonb(${sql.ref(column)})`
+            : sql`jsonb(json_quote(${sql.ref(column)}))`;
+        const rowid = rowids[index] as number;
+        await sql`update vargate_audit_log set ${sql.ref(column)} = ${jsonb} where rowid = ${rowid}`.execute(
+          shared.test.db,
+        );
+        const { rows } = await sql<{ type: string }>`select typeof(${sql.ref(column)}) as type from vargate_audit_log
+          where rowid = ${rowid}`.execute(shared.test.db);
+        expect(rows, column).toEqual([{ type: "blob" }]);
+      }
+      // The join itself, row by row (a BLOB tenant_id takes its row out of the tenant's scans).
+      const { rows: joined } = await sql<{ text: string | null }>`select ${SQLITE_HASHED_TEXT} as text
+        from vargate_audit_log where rowid in (${sql.join(rowids)}) order by rowid`.execute(shared.test.db);
+      expect(joined.map((row) => row.text)).toEqual(BLOB_COLUMNS.map(() => null));
       expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
         valid: false,
-        failed_at_seq: record.seq,
+        failed_at_seq: (records[0] as AuditRecord).seq,
         reason: "record_hash mismatch",
       });
     },
