@@ -5,7 +5,7 @@ export {
   kyselyStorageFromUrl,
   parseDatabaseUrl,
 } from "./from-url.js";
-export { migrateVargate, vargateMigrations, vargateMigrator } from "./migrations.js";
+export { migrateVargate, vargateMigrations, vargateMigrator } from "./migrations/index.js";
 export {
   type KyselyDialectName,
   VARGATE_MIGRATION_LOCK_TABLE,

@@ -14,7 +14,7 @@ import { isUniqueViolation } from "./dialects.js";
 import { approvalStore, credentialStore, insertApproval, policyStore } from "./governance.js";
 import { groupCommit } from "./group-commit.js";
 import { appendInOrder, type ChainWrite } from "./locked-decision.js";
-import { migrateVargate } from "./migrations.js";
+import { migrateVargate } from "./migrations/index.js";
 import {
   agentChangesToRow,
   agentFromRow,
