@@ -8,7 +8,12 @@ import {
 } from "../../src/audit/chain.js";
 import { checkStoredRecordHash, storedRecordCanonicalJson } from "../../src/audit/stored.js";
 import type { AuditEntry, AuditRecord, StoredAuditRecord } from "../../src/audit/types.js";
-import { TIMELINE_SHAPE, timelineItem, timelineItemJson, timelineItemOfText } from "../../src/compliance/service.js";
+import {
+  TIMELINE_SHAPE,
+  timelineItem,
+  timelineItemJson,
+  timelineItemOfText,
+} from "../../src/compliance/timeline-item.js";
 import type { JsonValue } from "../../src/json.js";
 import { LeafHashes, MerkleTree } from "../../src/merkle/index.js";
 

@@ -8,7 +8,7 @@ import {
 } from "../../src/audit/chain.js";
 import type { AuditRecord } from "../../src/audit/types.js";
 import { hasSpliceableFields, itemTextOfRecordText } from "../../src/compliance/item-text.js";
-import { timelineItem } from "../../src/compliance/service.js";
+import { timelineItem } from "../../src/compliance/timeline-item.js";
 import { LeafHashes, leafHash, MerkleTree } from "../../src/merkle/index.js";
 import { sessionEntry } from "./helpers.js";
 
