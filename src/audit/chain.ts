@@ -273,19 +273,29 @@ export async function verifyChain(
 }
 
 /**
- * Whether checked parts make up the whole chain up to `head`: each clean, each starting where the one before it
- * ended (the first at the genesis hash), the last ending at the head. When they do, walking the chain record by
- * record would find it valid, with `head.seq` records.
+ * How far checked parts vouch for the chain: the end of the parts that are clean and join up from the start, each
+ * starting where the one before it ended (the first at the genesis hash). Walking the records up to there would
+ * find nothing wrong, so a walk can resume after it (`new ChainWalk(tenantId, from)`).
  */
-export function chainPartsJoin(parts: readonly ChainPartCheck[], head: AuditHead): boolean {
+export function verifiedPrefix(parts: readonly ChainPartCheck[]): AuditHead {
   let seq = 0;
-  let hash: string | null = GENESIS_HASH;
+  let hash = GENESIS_HASH;
   for (const part of parts) {
-    if (!part.clean || part.afterSeq !== seq || part.throughSeq <= seq || part.firstPrevHash !== hash) return false;
+    if (!part.clean || part.afterSeq !== seq || part.throughSeq <= seq || part.firstPrevHash !== hash) break;
+    if (part.lastHash === null) break;
     seq = part.throughSeq;
     hash = part.lastHash;
   }
-  return seq === head.seq && hash === head.hash;
+  return { seq, hash };
+}
+
+/**
+ * Whether checked parts make up the whole chain up to `head` (`verifiedPrefix` ends at the head). When they do,
+ * walking the chain record by record would find it valid, with `head.seq` records.
+ */
+export function chainPartsJoin(parts: readonly ChainPartCheck[], head: AuditHead): boolean {
+  const verified = verifiedPrefix(parts);
+  return verified.seq === head.seq && verified.hash === head.hash;
 }
 
 /** The fields of a record that place it in its chain. */
@@ -299,12 +309,19 @@ const hashMatches = (record: AuditRecord) => computeRecordHash(record) === recor
  */
 export class ChainWalk {
   readonly #tenantId: string;
-  #seq = 0;
-  #hash = GENESIS_HASH;
-  #count = 0;
+  #seq: number;
+  #hash: string;
+  #count: number;
 
-  constructor(tenantId: string) {
+  /**
+   * A walk from the chain's start, or resumed after `from`, a point up to which the chain is known to be valid
+   * (`verifiedPrefix`); the records up to it count as checked.
+   */
+  constructor(tenantId: string, from: AuditHead = { seq: 0, hash: GENESIS_HASH }) {
     this.#tenantId = tenantId;
+    this.#seq = from.seq;
+    this.#hash = from.hash;
+    this.#count = from.seq;
   }
 
   /** Records checked so far. */

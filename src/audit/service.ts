@@ -1,5 +1,5 @@
 import type { GovernorContext } from "../context.js";
-import { ChainWalk, chainPartsJoin } from "./chain.js";
+import { ChainWalk, chainPartsJoin, verifiedPrefix } from "./chain.js";
 import { checkScannedHashes, scanStoredRecords } from "./stored.js";
 import type { AuditHead, AuditRecord, ChainVerification, StoredAuditField } from "./types.js";
 
@@ -48,7 +48,7 @@ export class AuditLog {
   async verify(tenantId: string): Promise<ChainVerification> {
     // Read the head first: records appended while we walk lie beyond it and are checked next time.
     const head = await this.#context.storage.audit.head(tenantId);
-    const verification = (await this.#checkParts(tenantId, head)) ?? (await this.#walk(tenantId, head));
+    const verification = await this.#check(tenantId, head);
     if (!verification.valid && verification.failed_at_action_id !== null) return verification;
     const stray = await this.#recordBeyondHead(tenantId, head.seq);
     if (!verification.valid) {
@@ -89,19 +89,22 @@ export class AuditLog {
   }
 
   // The storage's parts, when it checks the chain side by side and they join up to `head`: the verdict a walk would
-  // reach. Anything else is left to the walk, which names the broken record.
-  async #checkParts(tenantId: string, head: AuditHead): Promise<ChainVerification | undefined> {
+  // reach. Anything else is left to the walk, which names the broken record; it resumes after the parts that are
+  // clean and join up from the start, rather than reading them again.
+  async #check(tenantId: string, head: AuditHead): Promise<ChainVerification> {
     const parts = await this.#context.storage.audit.checkChainParts?.(tenantId, head.seq);
-    if (!parts || !chainPartsJoin(parts, head)) return undefined;
-    return { tenant_id: tenantId, valid: true, record_count: head.seq, head_hash: head.hash };
+    if (parts && chainPartsJoin(parts, head)) {
+      return { tenant_id: tenantId, valid: true, record_count: head.seq, head_hash: head.hash };
+    }
+    return this.#walk(tenantId, head, parts ? verifiedPrefix(parts) : undefined);
   }
 
   // `verifyChain` over the records up to `head`, page by page: a loop per page rather than an async generator
   // step per record, which cost more than hashing the record.
-  async #walk(tenantId: string, head: AuditHead): Promise<ChainVerification> {
+  async #walk(tenantId: string, head: AuditHead, from?: AuditHead): Promise<ChainVerification> {
     const { audit } = this.#context.storage;
-    const walk = new ChainWalk(tenantId);
-    let afterSeq = 0;
+    const walk = new ChainWalk(tenantId, from);
+    let afterSeq = from?.seq ?? 0;
     for (;;) {
       // Only the chain links and the hashed text the storage joins: a record written as canonical text hashes
       // without its row being built or its JSON parsed; other records are read whole and checked the slow way.

@@ -113,6 +113,26 @@ describe("verification in parts (SQLite file, worker threads)", () => {
     await expectVerdict([true, false, true], { valid: false, failed_at_seq: seq, reason: "record_hash mismatch" });
   });
 
+  it("resumes the walk after the parts that are clean and join up: their records are not read again", async () => {
+    const seq = partStart(2) + 5;
+    const { tool } = rowAt(seq);
+    raw.prepare("update vargate_audit_log set tool = 'forged' where tenant_id = ? and seq = ?").run(tenantId, seq);
+    onTestFinished(() => {
+      raw.prepare("update vargate_audit_log set tool = ? where tenant_id = ? and seq = ?").run(tool, tenantId, seq);
+    });
+    const scanStored = storage.audit.scanStored?.bind(storage.audit);
+    const readAfter: number[] = [];
+    storage.audit.scanStored = (id, options) => {
+      readAfter.push(options.afterSeq);
+      return (scanStored as NonNullable<typeof scanStored>)(id, options);
+    };
+    onTestFinished(() => {
+      storage.audit.scanStored = scanStored;
+    });
+    await expectVerdict([true, true, false], { valid: false, failed_at_seq: seq, reason: "record_hash mismatch" });
+    expect(Math.min(...readAfter)).toBe(partStart(2) - 1);
+  });
+
   it("finds a record deleted where two parts meet", async () => {
     const seq = partStart(1);
     const row = rowAt(seq);
