@@ -1,5 +1,6 @@
 // Timing, percentiles and peak-RSS measurement shared by every scenario.
 import { readFileSync, writeFileSync } from "node:fs";
+import type { CpuProbe } from "./cpu-probe.js";
 import type { Measurement } from "./scenario.js";
 
 /**
@@ -70,6 +71,8 @@ export interface LatencyRun {
   /** One operation; `index` counts from 0 across all workers. */
   operation(index: number): unknown;
   extra?: Record<string, number | string>;
+  /** Started after the warm-up; its figures for the measured phase join `extra`. */
+  probe?: () => CpuProbe;
 }
 
 /**
@@ -78,14 +81,15 @@ export interface LatencyRun {
  */
 export async function measureLatencies(run: LatencyRun): Promise<Measurement> {
   const rss = sampleRss();
-  const { latencies, seconds } = await timeOperations(run);
-  return latencyMeasurement(run.label, latencies, seconds, rss.stop(), run.extra);
+  const { latencies, seconds, probed } = await timeOperations(run);
+  const extra = run.extra || probed ? { ...run.extra, ...probed } : undefined;
+  return latencyMeasurement(run.label, latencies, seconds, rss.stop(), extra);
 }
 
 /** The timing half of `measureLatencies`, without RSS sampling: load generators in other processes use it. */
 export async function timeOperations(
   run: Omit<LatencyRun, "label" | "extra">,
-): Promise<{ latencies: Float64Array; seconds: number }> {
+): Promise<{ latencies: Float64Array; seconds: number; probed?: Record<string, number> }> {
   const concurrency = Math.max(1, run.concurrency ?? 1);
   for (let i = 0; i < (run.warmup ?? 0); i++) {
     const pending = run.operation(i);
@@ -93,6 +97,7 @@ export async function timeOperations(
   }
   const latencies = new Float64Array(run.operations);
   let next = 0;
+  const probe = run.probe?.();
   const started = process.hrtime.bigint();
   const worker = async () => {
     while (next < run.operations) {
@@ -104,7 +109,8 @@ export async function timeOperations(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { latencies, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { latencies, seconds, ...(probe && { probed: probe.stop(run.operations) }) };
 }
 
 /** A Measurement from per-operation latencies (ms, any order) taken over `seconds`. */

@@ -14,6 +14,7 @@ import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
 import { VARGATE_TABLES } from "../../src/storage/kysely/schema.js";
 import type { VargateStorage } from "../../src/storage/port.js";
 import { defineTool } from "../../src/tools/define.js";
+import { startCpuProbe } from "../lib/cpu-probe.js";
 import { measureLatencies } from "../lib/measure.js";
 import type { BenchContext, Measurement, Scenario, ScenarioResult } from "../lib/scenario.js";
 import { seedActiveSession } from "../lib/sessions.js";
@@ -70,6 +71,7 @@ async function measureCalls(
   { governors, sessions }: Deployment,
   operations: number,
   callers: number,
+  probe: () => ReturnType<typeof startCpuProbe>,
 ): Promise<Measurement> {
   let allowed = 0;
   const call = async (index: number) => {
@@ -88,6 +90,7 @@ async function measureCalls(
     warmup: Math.min(500, operations / 10),
     operation: call,
     extra: { callers, governors: governors.length },
+    probe,
   });
   return { ...measured, extra: { ...measured.extra, allowed } };
 }
@@ -130,6 +133,7 @@ async function sqliteRun(context: BenchContext): Promise<ScenarioResult> {
     deployment,
     operations,
     CALLERS,
+    startCpuProbe,
   );
   const records = await verifiedRecords(deployment.governors[0] as VargateGovernor);
   await deployment.governors[0]?.stop();
@@ -161,6 +165,7 @@ async function sqliteRun(context: BenchContext): Promise<ScenarioResult> {
     operations,
     warmup: 0,
     operation: (index) => insert.run(row(index)),
+    probe: startCpuProbe,
   });
   bare.close();
 
@@ -173,6 +178,9 @@ async function sqliteRun(context: BenchContext): Promise<ScenarioResult> {
     notes: `Audit rows average ${Math.round(samples.reduce((sum, r) => sum + rowBytes(r), 0) / Math.max(1, samples.length))} bytes of column data; journal_mode=${journal}, synchronous=${synchronous}; the chain verified after the run (${records} records).`,
   };
 }
+
+/** CPU per call of this process and of PostgreSQL's backends, when the server runs on this machine. */
+const probePostgres = () => startCpuProbe({ postgres: true });
 
 async function postgresRun(context: BenchContext): Promise<ScenarioResult> {
   const url = context.postgresUrl;
@@ -202,6 +210,7 @@ async function postgresRun(context: BenchContext): Promise<ScenarioResult> {
       deployment,
       operations,
       callers,
+      probePostgres,
     );
     const records = await verifiedRecords(deployment.governors[1] as VargateGovernor);
 
@@ -223,6 +232,7 @@ async function postgresRun(context: BenchContext): Promise<ScenarioResult> {
       operations,
       concurrency: callers,
       warmup: 200,
+      probe: probePostgres,
       operation: (index) => {
         const values = row(index);
         return (pools[index % 2] as pg.Pool).query(
