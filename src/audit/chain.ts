@@ -281,8 +281,8 @@ export function verifiedPrefix(parts: readonly ChainPartCheck[]): AuditHead {
   let seq = 0;
   let hash = GENESIS_HASH;
   for (const part of parts) {
-    if (!part.clean || part.afterSeq !== seq || part.throughSeq <= seq || part.firstPrevHash !== hash) break;
-    if (part.lastHash === null) break;
+    const joins = part.clean && part.afterSeq === seq && part.throughSeq > seq && part.firstPrevHash === hash;
+    if (!joins || part.lastHash === null) break;
     seq = part.throughSeq;
     hash = part.lastHash;
   }

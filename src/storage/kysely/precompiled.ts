@@ -84,8 +84,9 @@ export function rowPlaceholders<Column extends string>(
   columns: readonly Column[],
   parameter: (name: string) => string,
 ): Record<Column, string>[] {
-  return Array.from({ length: rows }, (_, row) =>
-    Object.fromEntries(columns.map((column) => [column, parameter(`${prefix}${row}_${column}`)])),
+  const keys = rowKeys(prefix, rows, columns).slice(0, rows);
+  return keys.map((names) =>
+    Object.fromEntries(columns.map((column, position) => [column, parameter(names[position] as string)])),
   ) as Record<Column, string>[];
 }
 
@@ -106,8 +107,8 @@ export function rowValues<Column extends string>(
   return values;
 }
 
-// The parameter names of `rowValues`, made once per prefix, row and column set (as many rows as the largest
-// statement's: callers write at most 500 rows per statement).
+// The parameter names of `rowPlaceholders` and `rowValues`, made once per prefix, row and column set (as many
+// rows as the largest statement's: callers write at most 500 rows per statement).
 const keysByColumns = new WeakMap<readonly string[], Map<string, string[][]>>();
 
 function rowKeys(prefix: string, rows: number, columns: readonly string[]): readonly (readonly string[])[] {
