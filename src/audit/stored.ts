@@ -132,17 +132,18 @@ export function checkStoredRecordHash(stored: StoredAuditRecord): HashVerdict {
 export type HashedScan = Pick<ScannedAuditRecord, "seq" | "record_hash" | "hashed_text">;
 
 /**
- * The whole stored records of the entries of `page` (ascending, as read with `filter`) for which `wanted` holds, in
- * one read: from the first wanted to the last, with the page's filter, so exactly those records come back. A record
- * gone since the page was read is missing from the map.
+ * The stored records of the entries of `page` (ascending, as read with `filter`) for which `wanted` holds, in one
+ * read: from the first wanted to the last, with the page's filter, so exactly those records come back; only
+ * `fields` of them (by default all). A record gone since the page was read is missing from the map.
  */
-export async function readWholeRecords(
+export async function readPageRecords<Field extends StoredAuditField = StoredAuditField>(
   store: AuditStore,
   tenantId: string,
   page: readonly { seq: number }[],
   wanted: (index: number) => boolean,
   filter: Pick<StoredAuditScan, "sessionId" | "source"> = {},
-): Promise<Map<number, StoredAuditRecord>> {
+  fields: readonly Field[] = STORED_AUDIT_FIELDS as readonly StoredAuditField[] as readonly Field[],
+): Promise<Map<number, Pick<ScannedAuditRecord, Field | "seq">>> {
   let first = -1;
   let last = -1;
   for (let i = 0; i < page.length; i++) {
@@ -155,7 +156,7 @@ export async function readWholeRecords(
     ...filter,
     afterSeq: (page[first] as { seq: number }).seq - 1,
     limit: last - first + 1,
-    fields: STORED_AUDIT_FIELDS,
+    fields,
   });
   return new Map(records.map((record) => [record.seq, record]));
 }
@@ -175,7 +176,7 @@ export async function checkScannedHashes(
   const joined = page.map(
     (record) => typeof record.hashed_text === "string" && sha256Hex(record.hashed_text) === record.record_hash,
   );
-  const whole = await readWholeRecords(store, tenantId, page, (i) => !joined[i]);
+  const whole = await readPageRecords(store, tenantId, page, (i) => !joined[i]);
   const verdicts = page.map((record, i): HashVerdict => {
     if (joined[i]) return "canonical";
     const stored = whole.get(record.seq);

@@ -4,7 +4,7 @@ import {
   checkScannedHashes,
   type HashVerdict,
   parseStoredJson,
-  readWholeRecords,
+  readPageRecords,
   scanStoredRecords,
 } from "../audit/stored.js";
 import type { ChainVerification, ScannedAuditRecord, StoredAuditField, StoredAuditRecord } from "../audit/types.js";
@@ -348,7 +348,7 @@ export class Compliance {
           ? timelineItemOfText(record.hashed_text, record.seq, record.record_hash, tree)
           : null,
       );
-      const whole = await readWholeRecords(audit, tenantId, page, (i) => fromText[i] === null, { sessionId });
+      const whole = await readPageRecords(audit, tenantId, page, (i) => fromText[i] === null, { sessionId });
       for (let i = 0; i < page.length; i++) {
         const record = page[i] as (typeof page)[number];
         afterSeq = record.seq;

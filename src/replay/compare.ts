@@ -86,45 +86,81 @@ export function parseStoredInput(value: unknown): { ok: true; input: EvaluationI
   return { ok: false, reason: `${where}${issue?.message ?? "invalid"}` };
 }
 
+/** What replay reads of a stored governed record to decide whether it changed. */
+export type ReplayedDecision = Pick<AuditRecord, "decision" | "violations" | "input">;
+
+/** What replaying one governed record's decision gives. */
+export interface ReplayVerdict {
+  changed: boolean;
+  replayed_decision: PolicyDecisionValue;
+  /** Violations of the replayed decision that the original did not have; empty unless `changed`. */
+  new_violations: string[];
+  /** The stored input did not parse as an `EvaluationInput` (always counted as changed: fail closed). */
+  unreplayable: boolean;
+}
+
 /**
- * Replays one `mcp_governed` record: the stored input, the current agent config (looked up by the caller) and
- * the given compiled policy. Pure: no I/O, no clock.
+ * Replays one `mcp_governed` record's decision: the stored input, the current agent config (looked up by the
+ * caller) and the given compiled policy. Pure: no I/O, no clock.
  *
  * - A record the pipeline denied because its session was no longer active is replayed as it was (deny).
- * - A record whose stored input is not an `EvaluationInput` fails closed: it is reported as changed, replayed as
- *   `deny` with a violation saying why, and marked `replayable: false`.
+ * - A record whose stored input is not an `EvaluationInput` fails closed: it is changed, replayed as `deny` with
+ *   a violation saying why, and `unreplayable`.
  */
+export function replayDecision(
+  record: ReplayedDecision,
+  compiled: CompiledPolicy,
+  agentOf: (agentId: string) => ReplayAgent | null,
+): ReplayVerdict {
+  const parsed = parseStoredInput(record.input);
+  if (!parsed.ok) {
+    return {
+      changed: true,
+      replayed_decision: "deny",
+      new_violations: [`Stored evaluation input cannot be replayed (${parsed.reason}); failing closed`],
+      unreplayable: true,
+    };
+  }
+  const notActive =
+    record.decision === "deny"
+      ? record.violations.find((violation) => violation.startsWith(SESSION_NOT_ACTIVE_PREFIX))
+      : undefined;
+  const replayed =
+    notActive !== undefined
+      ? { decision: "deny" as const, violations: [notActive] }
+      : compiled.evaluate(substituteAgent(parsed.input, agentOf(parsed.input.agent.id)));
+  const { changed, new_violations } = compareDecisions(record, replayed);
+  return { changed, replayed_decision: replayed.decision, new_violations, unreplayable: false };
+}
+
+/** The change a verdict reports about a record (`replayable: false` marks an unreplayable one). */
+export function replayChange(
+  record: Pick<AuditRecord, "action_id" | "session_id" | "tool" | "decision" | "requested_at">,
+  verdict: ReplayVerdict,
+): ReplayChange {
+  return {
+    action_id: record.action_id,
+    tool: record.tool,
+    original_decision: record.decision,
+    replayed_decision: verdict.replayed_decision,
+    new_violations: verdict.new_violations,
+    session_id: record.session_id,
+    requested_at: record.requested_at,
+    ...(verdict.unreplayable && { replayable: false as const }),
+  };
+}
+
+/** `replayDecision` of a whole record, with the change it reports. Pure: no I/O, no clock. */
 export function replayRecord(
   record: Pick<AuditRecord, "action_id" | "session_id" | "tool" | "decision" | "violations" | "input" | "requested_at">,
   compiled: CompiledPolicy,
   agentOf: (agentId: string) => ReplayAgent | null,
 ): ReplayOutcome {
-  const base = { action_id: record.action_id, tool: record.tool, original_decision: record.decision };
-  const extra = { session_id: record.session_id, requested_at: record.requested_at };
-  const parsed = parseStoredInput(record.input);
-  if (!parsed.ok) {
-    return {
-      changed: true,
-      unreplayable: true,
-      change: {
-        ...base,
-        replayed_decision: "deny",
-        new_violations: [`Stored evaluation input cannot be replayed (${parsed.reason}); failing closed`],
-        ...extra,
-        replayable: false,
-      },
-    };
-  }
-  const notActive = record.violations.find((violation) => violation.startsWith(SESSION_NOT_ACTIVE_PREFIX));
-  const replayed =
-    record.decision === "deny" && notActive !== undefined
-      ? { decision: "deny" as const, violations: [notActive] }
-      : compiled.evaluate(substituteAgent(parsed.input, agentOf(parsed.input.agent.id)));
-  const { changed, new_violations } = compareDecisions(record, replayed);
+  const verdict = replayDecision(record, compiled, agentOf);
   return {
-    changed,
-    unreplayable: false,
-    change: changed ? { ...base, replayed_decision: replayed.decision, new_violations, ...extra } : null,
+    changed: verdict.changed,
+    unreplayable: verdict.unreplayable,
+    change: verdict.changed ? replayChange(record, verdict) : null,
   };
 }
 

@@ -2,33 +2,32 @@ import * as z from "zod";
 import type { ActorOptions } from "../agents/service.js";
 import { canonicalJson, sha256Hex } from "../audit/chain.js";
 import { controlPlaneEntry } from "../audit/entries.js";
-import { parseStoredRecord, scanStoredRecords } from "../audit/stored.js";
-import type { AuditRecord, StoredAuditField } from "../audit/types.js";
+import { parseStoredJson, parseStoredViolations, readPageRecords, scanStoredRecords } from "../audit/stored.js";
+import type { StoredAuditField, StoredAuditRecord } from "../audit/types.js";
 import type { GovernorContext } from "../context.js";
 import { ValidationError, VargateError } from "../errors.js";
-import type { JsonObject } from "../json.js";
+import type { JsonObject, JsonValue } from "../json.js";
 import { parseTenantPolicy, type TenantPolicy } from "../policy/document.js";
 import { type CompiledPolicy, POLICY_EVALUATOR_VERSION } from "../policy/evaluate.js";
 import type { TenantPolicies } from "../policy/service.js";
 import { type InputLocation, parseInput } from "../validation.js";
-import { type ReplayAgent, type ReplayChange, replayRecord } from "./compare.js";
+import { type ReplayAgent, type ReplayChange, type ReplayVerdict, replayChange, replayDecision } from "./compare.js";
 
-/** What replay reads of a governed record. */
-const REPLAY_FIELDS = [
-  "action_id",
+/** What a session's replay reads of each of its governed records: enough to decide whether it changed. */
+const DECISION_FIELDS = ["decision", "violations", "input"] as const satisfies readonly StoredAuditField[];
+
+/** What a session's replay reads again of a changed record, to report it. */
+const CHANGE_FIELDS = ["action_id", "tool", "requested_at"] as const satisfies readonly StoredAuditField[];
+
+type StoredDecision = Pick<StoredAuditRecord, (typeof DECISION_FIELDS)[number] | "seq">;
+
+/** What a tenant-wide replay reads of every record in a window of the chain, to find and report the governed ones. */
+const TENANT_WINDOW_FIELDS = [
+  ...DECISION_FIELDS,
+  ...CHANGE_FIELDS,
   "session_id",
-  "agent_id",
-  "tool",
-  "decision",
-  "violations",
-  "input",
-  "requested_at",
+  "source",
 ] as const satisfies readonly StoredAuditField[];
-
-type ReplayedRecord = Pick<AuditRecord, (typeof REPLAY_FIELDS)[number]>;
-
-/** What a tenant-wide replay reads of every record in a window of the chain, to find the governed ones. */
-const TENANT_WINDOW_FIELDS = [...REPLAY_FIELDS, "source"] as const satisfies readonly StoredAuditField[];
 
 /** Largest `limit` of a tenant-wide replay. */
 export const MAX_REPLAY_LIMIT = 100_000;
@@ -160,9 +159,25 @@ export class Replays {
     const tally: Tally = { total: 0, changed: 0, unreplayable: 0 };
     const changes: ReplayChange[] = [];
     const agents = this.#agentCache(tenantId);
+    const governed = { sessionId, source: "mcp_governed" } as const;
     for await (const page of this.#sessionGoverned(tenantId, sessionId)) {
-      await agents.load(page);
-      for (const record of page) this.#replayOne(record, target.compiled, agents.get, tally, changes);
+      const verdicts = await this.#replayPage(page, target.compiled, agents, tally);
+      // Only changed records are reported: only they are read again, for the fields a change names.
+      const reported = await readPageRecords(
+        storage.audit,
+        tenantId,
+        page,
+        (i) => verdicts[i]?.changed === true,
+        governed,
+        CHANGE_FIELDS,
+      );
+      page.forEach((stored, i) => {
+        const verdict = verdicts[i] as ReplayVerdict;
+        if (!verdict.changed) return;
+        const record = reported.get(stored.seq);
+        if (!record) throw new Error(`replay: audit record ${stored.seq} could not be read again`);
+        changes.push(replayChange({ ...record, session_id: sessionId, decision: stored.decision }, verdict));
+      });
     }
     const audit = await this.#audit(tenantId, "replay_session", target, tally, options, {
       session_id: sessionId,
@@ -197,13 +212,14 @@ export class Replays {
         limit: high - low,
         fields: TENANT_WINDOW_FIELDS,
       });
-      const governed = page
-        .filter((record) => record.seq <= high && record.source === "mcp_governed")
-        .map(parseStoredRecord);
+      const governed = page.filter((record) => record.seq <= high && record.source === "mcp_governed");
       const taken = governed.length > remaining ? governed.slice(governed.length - remaining) : governed;
-      await agents.load(taken);
+      const verdicts = await this.#replayPage(taken, target.compiled, agents, tally);
       const changes: ReplayChange[] = [];
-      for (const record of taken) this.#replayOne(record, target.compiled, agents.get, tally, changes);
+      taken.forEach((record, i) => {
+        const verdict = verdicts[i] as ReplayVerdict;
+        if (verdict.changed) changes.push(replayChange(record, verdict));
+      });
       if (changes.length > 0) windows.push(changes);
       remaining -= taken.length;
       high = low;
@@ -227,20 +243,30 @@ export class Replays {
     return { compiled: active.compiled, policy_version: active.version ?? 0, candidate: false, candidate_sha256: null };
   }
 
-  #replayOne(
-    record: ReplayedRecord,
+  /** Replays a page of stored governed records, counting them in `tally`: each one's verdict, in page order. */
+  async #replayPage(
+    page: readonly StoredDecision[],
     compiled: CompiledPolicy,
-    agentOf: (agentId: string) => ReplayAgent | null,
+    agents: AgentCache,
     tally: Tally,
-    changes: ReplayChange[],
-  ): void {
-    const outcome = replayRecord(record, compiled, agentOf);
-    tally.total += 1;
-    if (outcome.unreplayable) tally.unreplayable += 1;
-    if (outcome.change) {
-      tally.changed += 1;
-      changes.push(outcome.change);
-    }
+  ): Promise<ReplayVerdict[]> {
+    const inputs = page.map((record) => parseStoredJson(record.input));
+    await agents.load(inputs);
+    return page.map((record, i) => {
+      const verdict = replayDecision(
+        {
+          decision: record.decision,
+          violations: parseStoredViolations(record.violations) as string[],
+          input: inputs[i] as JsonValue,
+        },
+        compiled,
+        agents.get,
+      );
+      tally.total += 1;
+      if (verdict.unreplayable) tally.unreplayable += 1;
+      if (verdict.changed) tally.changed += 1;
+      return verdict;
+    });
   }
 
   /**
@@ -248,7 +274,7 @@ export class Replays {
    * that many are replayed, so calls made while the replay runs are left out consistently. Only the governed
    * records of the session are read, and only the fields replay needs.
    */
-  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<ReplayedRecord[]> {
+  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<StoredDecision[]> {
     const { storage } = this.#context;
     const counts = await storage.audit.countBySession(tenantId, [sessionId]);
     let governed = 0;
@@ -265,24 +291,24 @@ export class Replays {
         limit: Math.min(pageSize, remaining),
         sessionId,
         source: "mcp_governed",
-        fields: REPLAY_FIELDS,
+        fields: DECISION_FIELDS,
       });
       if (page.length === 0) return;
-      yield page.map(parseStoredRecord);
+      yield page;
       remaining -= page.length;
       afterSeq = (page[page.length - 1] as (typeof page)[number]).seq;
     }
   }
 
   /** Agent configs by id, read once per replay. */
-  #agentCache(tenantId: string) {
+  #agentCache(tenantId: string): AgentCache {
     const configs = new Map<string, ReplayAgent | null>();
     const { storage } = this.#context;
     return {
-      get: (agentId: string): ReplayAgent | null => configs.get(agentId) ?? null,
-      load: async (records: readonly ReplayedRecord[]): Promise<void> => {
-        for (const record of records) {
-          const agentId = agentIdOf(record);
+      get: (agentId) => configs.get(agentId) ?? null,
+      load: async (inputs) => {
+        for (const input of inputs) {
+          const agentId = agentIdOf(input);
           if (agentId === null || configs.has(agentId)) continue;
           configs.set(agentId, await storage.agents.get(tenantId, agentId));
         }
@@ -335,9 +361,14 @@ export class Replays {
   }
 }
 
-/** The agent a governed record was decided for: its stored input's `agent.id`, else the record's `agent_id`. */
-function agentIdOf(record: ReplayedRecord): string | null {
-  const input = record.input as { agent?: { id?: unknown } } | null;
-  const stored = typeof input === "object" && input !== null ? input.agent?.id : undefined;
-  return typeof stored === "string" ? stored : record.agent_id;
+interface AgentCache {
+  get(agentId: string): ReplayAgent | null;
+  /** Reads the configs of the agents these stored inputs were decided for, those not read yet. */
+  load(inputs: readonly unknown[]): Promise<void>;
+}
+
+/** The agent a stored input was decided for (`agent.id`); only a replayable input is evaluated, and it has one. */
+function agentIdOf(input: unknown): string | null {
+  const id = typeof input === "object" && input !== null ? (input as { agent?: { id?: unknown } }).agent?.id : null;
+  return typeof id === "string" ? id : null;
 }

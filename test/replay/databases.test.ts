@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { expect, it } from "vitest";
+import type { AuditEntry, AuditRecord } from "../../src/audit/types.js";
+import { systemClock } from "../../src/clock.js";
+import { randomIds } from "../../src/ids.js";
+import { silentLogger } from "../../src/logger.js";
+import { parseTenantPolicy } from "../../src/policy/document.js";
+import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
+import { replayRecord } from "../../src/replay/compare.js";
+import { Replays } from "../../src/replay/service.js";
+import { entry } from "../../src/testing/storage-conformance/fixtures.js";
+import { storeSession } from "../compliance/helpers.js";
+import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
+
+// Replay reads a session's governed records for their decisions only, and reads the changed ones again to report
+// them. These tests check, on every engine and with small pages, that the changes reported are exactly those a
+// replay of each whole record gives, when the session's records are interleaved with another session's and with
+// observed ones.
+
+const candidate = {
+  rules: [
+    {
+      id: "over-200",
+      when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 200 }] },
+      effect: "deny",
+      severity: "high",
+      message: "Transfers over 200 are denied",
+    },
+  ],
+};
+
+forEachTestDatabase("replay", (database) => {
+  const shared = useSharedGovernor(database);
+
+  async function activeSession(tenantId: string, sessionId: string): Promise<string> {
+    const { governor } = shared;
+    const agentId = await storeSession(governor, tenantId, sessionId);
+    await governor.storage.sessions.activate(
+      tenantId,
+      sessionId,
+      { anthropic_session_id: `sess_${sessionId}`, environment_id: null, upstream_vault_id: null },
+      entry({
+        method: "create_session",
+        session_id: sessionId,
+        agent_id: agentId,
+        requested_at: "2026-04-11T14:00:00.000Z",
+      }),
+    );
+    return agentId;
+  }
+
+  function governed(sessionId: string, agentId: string, i: number, tenantId: string): AuditEntry {
+    const input: EvaluationInput = {
+      tenant_id: tenantId,
+      tool: "create_transfer",
+      input: { amount: (i * 37) % 400, to: "acct" },
+      agent: { id: agentId, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
+      session: { id: sessionId },
+      now: "2026-04-11T14:30:00.000Z",
+      counters: { session: { create_transfer: i }, agent_24h: { create_transfer: i } },
+    };
+    const notActive = i === 17;
+    return {
+      action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
+      session_id: sessionId,
+      agent_id: agentId,
+      event_id: null,
+      actor: null,
+      source: "mcp_governed",
+      tool: i === 7 ? "create_transfer_v1" : "create_transfer",
+      method: "tools/call",
+      decision: notActive ? "deny" : "allow",
+      severity: notActive ? "high" : "none",
+      violations: notActive ? ["Session is not active (status: terminated)"] : [],
+      // One input that is not an evaluation input: replayed as a fail-closed change.
+      input: i === 29 ? { tool: "create_transfer", note: "not an evaluation input" } : input,
+      policy_version: null,
+      requested_at: new Date(Date.UTC(2026, 3, 11, 14, 30, 0, i)).toISOString(),
+    };
+  }
+
+  it("reports exactly the changes a whole-record replay gives, with small pages and interleaved sessions", async () => {
+    const { governor } = shared;
+    const tenantId = `t-${randomBytes(5).toString("hex")}`;
+    await governor.tenants.create({ tenant_id: tenantId });
+    const sessionA = `vs-${randomBytes(8).toString("hex")}`;
+    const sessionB = `vs-${randomBytes(8).toString("hex")}`;
+    const agentA = await activeSession(tenantId, sessionA);
+    const agentB = await activeSession(tenantId, sessionB);
+    const entries: AuditEntry[] = [];
+    for (let i = 0; i < 60; i++) {
+      entries.push(i % 3 === 0 ? governed(sessionB, agentB, i, tenantId) : governed(sessionA, agentA, i, tenantId));
+      if (i % 4 === 0) {
+        entries.push(
+          entry({
+            session_id: sessionA,
+            agent_id: agentA,
+            source: "mcp_observed",
+            event_id: `sevt_${i}`,
+            tool: "bash",
+          }),
+        );
+      }
+    }
+    await governor.storage.audit.append(tenantId, entries);
+
+    const records: AuditRecord[] = [];
+    for await (const record of governor.audit.records(tenantId)) records.push(record);
+    const compiled = compilePolicy(parseTenantPolicy(candidate));
+    const configs = new Map([
+      [agentA, await governor.agents.get(tenantId, agentA)],
+      [agentB, await governor.agents.get(tenantId, agentB)],
+    ]);
+    const expected = (sessionId: string | null) =>
+      records
+        .filter((r) => r.source === "mcp_governed" && (sessionId === null || r.session_id === sessionId))
+        .map((r) => replayRecord(r, compiled, (id) => configs.get(id) ?? null).change)
+        .filter((change) => change !== null);
+
+    const context = { storage: shared.test.storage, clock: systemClock, ids: randomIds, logger: silentLogger };
+    for (const pageSize of [3, 4, 1000]) {
+      const replays = new Replays({ context, policies: governor.policy, read: { pageSize } });
+      const session = await replays.session(tenantId, sessionA, { policy: candidate });
+      const changes = expected(sessionA);
+      // The fail-closed input, the renamed tool and transfers over 200 all change; the inactive session's deny not.
+      expect(changes.length).toBeGreaterThan(10);
+      expect(changes.find((change) => change.replayable === false)?.action_id).toMatch(/^0{8}-/);
+      expect(changes.some((change) => change.tool === "create_transfer_v1")).toBe(true);
+      expect(session).toMatchObject({ total_replayed: 40, changed: changes.length, unreplayable: 1 });
+      expect(session.changes).toEqual(changes);
+
+      const tenant = await replays.tenant(tenantId, { policy: candidate, limit: 60 });
+      expect(tenant).toMatchObject({ total_replayed: 60, changed: expected(null).length });
+      expect(tenant.changes).toEqual(expected(null));
+    }
+  });
+});
