@@ -55,6 +55,7 @@ export async function scanStoredRecords<Field extends StoredAuditField = StoredA
   while (out.length < options.limit) {
     const page = await store.scan(tenantId, { afterSeq, limit: options.limit });
     for (const record of page) {
+      if (options.throughSeq !== undefined && record.seq > options.throughSeq) break;
       if (options.sessionId !== undefined && record.session_id !== options.sessionId) continue;
       if (options.source !== undefined && record.source !== options.source) continue;
       const stored = storedRecordOf(record);
@@ -62,7 +63,7 @@ export async function scanStoredRecords<Field extends StoredAuditField = StoredA
       if (out.length === options.limit) break;
     }
     const last = page.at(-1);
-    if (!last || page.length < options.limit) break;
+    if (!last || page.length < options.limit || last.seq >= (options.throughSeq ?? Number.POSITIVE_INFINITY)) break;
     afterSeq = last.seq;
   }
   return out as Pick<ScannedAuditRecord, Field | "seq">[];

@@ -116,6 +116,11 @@ export const STORED_AUDIT_FIELDS = [...HASHED_FIELDS, "record_hash"] as const sa
 export interface StoredAuditScan<Field extends StoredAuditField = StoredAuditField> {
   /** Records with `seq > afterSeq`, ascending. */
   afterSeq: number;
+  /**
+   * Only records with `seq <= throughSeq`. Added after `scanStored`: a storage of your own may ignore it, so a
+   * caller must still drop the records beyond it.
+   */
+  throughSeq?: number;
   /** At most this many (matching) records. */
   limit: number;
   /** Only this session's records. */

@@ -21,12 +21,11 @@ const CHANGE_FIELDS = ["action_id", "tool", "requested_at"] as const satisfies r
 
 type StoredDecision = Pick<StoredAuditRecord, (typeof DECISION_FIELDS)[number] | "seq">;
 
-/** What a tenant-wide replay reads of every record in a window of the chain, to find and report the governed ones. */
+/** What a tenant-wide replay reads of the governed records in a window of the chain, to replay and report them. */
 const TENANT_WINDOW_FIELDS = [
   ...DECISION_FIELDS,
   ...CHANGE_FIELDS,
   "session_id",
-  "source",
 ] as const satisfies readonly StoredAuditField[];
 
 /** Largest `limit` of a tenant-wide replay. */
@@ -205,14 +204,16 @@ export class Replays {
     let remaining = limit;
     while (high > 0 && remaining > 0) {
       const low = Math.max(0, high - this.#read.pageSize);
-      // The whole window, as stored text: only its governed records are parsed. (A source filter would let the
-      // read run past the window's end looking for more.)
+      // The window's governed records, as stored text. (A storage that ignores `throughSeq` reads past the
+      // window's end: those records are dropped here and replayed with their own window.)
       const page = await scanStoredRecords(storage.audit, tenantId, {
         afterSeq: low,
+        throughSeq: high,
         limit: high - low,
+        source: "mcp_governed",
         fields: TENANT_WINDOW_FIELDS,
       });
-      const governed = page.filter((record) => record.seq <= high && record.source === "mcp_governed");
+      const governed = page.filter((record) => record.seq <= high);
       const taken = governed.length > remaining ? governed.slice(governed.length - remaining) : governed;
       const verdicts = await this.#replayPage(taken, target.compiled, agents, tally);
       const changes: ReplayChange[] = [];

@@ -8,6 +8,7 @@ import { parseTenantPolicy } from "../../src/policy/document.js";
 import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
 import { replayRecord } from "../../src/replay/compare.js";
 import { Replays } from "../../src/replay/service.js";
+import type { AuditStore, VargateStorage } from "../../src/storage/port.js";
 import { entry } from "../../src/testing/storage-conformance/fixtures.js";
 import { storeSession } from "../compliance/helpers.js";
 import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
@@ -28,6 +29,27 @@ const candidate = {
     },
   ],
 };
+
+type ScanStored = NonNullable<AuditStore["scanStored"]>;
+
+/** `storage` with its `audit.scanStored` replaced by what `replace` makes of it (`undefined`: none). */
+function withAuditRead(storage: VargateStorage, replace: (scanStored: ScanStored) => ScanStored | undefined) {
+  const scanStored = storage.audit.scanStored?.bind(storage.audit) as ScanStored;
+  const audit = new Proxy(storage.audit, {
+    get(target, property) {
+      if (property === "scanStored") return replace(scanStored);
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return new Proxy(storage, {
+    get(target, property) {
+      if (property === "audit") return audit;
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 forEachTestDatabase("replay", (database) => {
   const shared = useSharedGovernor(database);
@@ -117,8 +139,22 @@ forEachTestDatabase("replay", (database) => {
         .map((r) => replayRecord(r, compiled, (id) => configs.get(id) ?? null).change)
         .filter((change) => change !== null);
 
-    const context = { storage: shared.test.storage, clock: systemClock, ids: randomIds, logger: silentLogger };
-    for (const pageSize of [3, 4, 1000]) {
+    // Also through a storage of one's own: one without `scanStored` (read through `scan`), and one written before
+    // `throughSeq`, which it ignores.
+    const storages = [
+      shared.test.storage,
+      withAuditRead(shared.test.storage, () => undefined),
+      withAuditRead(
+        shared.test.storage,
+        (scanStored) =>
+          (id, { throughSeq: _, ...options }) =>
+            scanStored(id, options),
+      ),
+    ];
+    for (const [storage, pageSize] of storages.flatMap((storage) =>
+      [3, 4, 1000].map((size) => [storage, size] as const),
+    )) {
+      const context = { storage, clock: systemClock, ids: randomIds, logger: silentLogger };
       const replays = new Replays({ context, policies: governor.policy, read: { pageSize } });
       const session = await replays.session(tenantId, sessionA, { policy: candidate });
       const changes = expected(sessionA);

@@ -43,6 +43,7 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
     .$if(hashedText && !joinHere, (q) => q.select(SQLITE_HASHED_TEXT.as("hashed_text")))
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", options.afterSeq);
+  if (options.throughSeq !== undefined) query = query.where("seq", "<=", options.throughSeq);
   if (options.sessionId !== undefined) query = query.where("session_id", "=", options.sessionId);
   if (options.source !== undefined) query = query.where("source", "=", options.source);
   const rows = (await query.orderBy("seq", "asc").limit(options.limit).execute()) as unknown as Record<

@@ -37,13 +37,14 @@ export function memoryAuditStore(state: MemoryState): AuditStore {
       // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
       return structuredClone(records.slice(afterSeq, afterSeq + limit));
     },
-    async scanStored(tenantId, { afterSeq, limit, sessionId, source, fields = STORED_AUDIT_FIELDS }) {
+    async scanStored(tenantId, { afterSeq, throughSeq, limit, sessionId, source, fields = STORED_AUDIT_FIELDS }) {
       open();
       const records = chains.get(tenantId)?.records ?? [];
       const hashedText = (fields as readonly StoredAuditField[]).includes("hashed_text");
       const out = [];
       // seq is 1-based and dense, so the record after `afterSeq` sits at index `afterSeq`.
-      for (let i = Math.max(0, afterSeq); i < records.length && out.length < limit; i++) {
+      const end = Math.min(records.length, throughSeq ?? records.length);
+      for (let i = Math.max(0, afterSeq); i < end && out.length < limit; i++) {
         const record = records[i] as AuditRecord;
         if (sessionId !== undefined && record.session_id !== sessionId) continue;
         if (source !== undefined && record.source !== source) continue;

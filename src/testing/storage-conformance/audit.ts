@@ -113,6 +113,13 @@ export function describeAuditChain(ctx: SuiteContext): void {
       expect((await scanStored(id, { afterSeq: 1, limit: 1, sessionId: "vs-a" })).map((r) => r.seq)).toEqual([3]);
       const governed = await scanStored(id, { afterSeq: 0, limit: 10, source: "mcp_governed" });
       expect(governed.map((r) => r.seq)).toEqual([1, 4]);
+      // throughSeq bounds the range above, whatever the limit and filters.
+      expect((await scanStored(id, { afterSeq: 1, throughSeq: 4, limit: 10 })).map((r) => r.seq)).toEqual([2, 3, 4]);
+      expect((await scanStored(id, { afterSeq: 0, throughSeq: 2, limit: 2 })).map((r) => r.seq)).toEqual([1, 2]);
+      expect(
+        (await scanStored(id, { afterSeq: 0, throughSeq: 3, limit: 10, source: "mcp_governed" })).map((r) => r.seq),
+      ).toEqual([1]);
+      expect(await scanStored(id, { afterSeq: 4, throughSeq: 4, limit: 10 })).toEqual([]);
       expect(
         await scanStored(id, {
           afterSeq: 0,
