@@ -40,6 +40,20 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+/**
+ * `canonicalJson(value)` when `value` is JSON data that a JSON round trip gives back as it is (plain objects and
+ * arrays, strings, finite numbers other than -0, booleans, null; no `undefined`, no `toJSON`); `undefined`
+ * otherwise. Such a value needs no copy through JSON text to be stored as it will read back.
+ */
+export function plainCanonicalJson(value: unknown): string | undefined {
+  try {
+    return canonicalValue(value, 0, true);
+  } catch (error) {
+    if (error !== UNSUPPORTED) throw error;
+    return undefined;
+  }
+}
+
 export function sha256Hex(text: string): string {
   return hash("sha256", text, "hex");
 }
@@ -139,13 +153,14 @@ const UNSUPPORTED = Symbol("unsupported");
 // Deeper than this is either a cycle or unusual enough to leave to the reference implementation.
 const MAX_DEPTH = 100;
 
-function canonicalValue(value: unknown, depth: number): string {
+// `plain`: also give up on what a JSON round trip would change (see `plainCanonicalJson`).
+function canonicalValue(value: unknown, depth: number, plain = false): string {
   switch (typeof value) {
     case "string":
       // ECMAScript string serialization is exactly JCS's (RFC 8785 §3.2.2.2).
       return JSON.stringify(value);
     case "number":
-      if (!Number.isFinite(value)) throw UNSUPPORTED;
+      if (!Number.isFinite(value) || (plain && Object.is(value, -0))) throw UNSUPPORTED;
       // Number.prototype.toString is JCS's number format (§3.2.2.3); -0 becomes "0" as required.
       return JSON.stringify(value);
     case "boolean":
@@ -154,13 +169,23 @@ function canonicalValue(value: unknown, depth: number): string {
       if (value === null) return "null";
       if (depth > MAX_DEPTH || (value as { toJSON?: unknown }).toJSON != null) throw UNSUPPORTED;
       if (Array.isArray(value)) {
+        if (plain && Object.getPrototypeOf(value) !== Array.prototype) throw UNSUPPORTED;
         let out = "[";
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ",";
           const element: unknown = value[i];
-          out += element === undefined ? "null" : canonicalValue(element, depth + 1);
+          if (element === undefined) {
+            if (plain) throw UNSUPPORTED;
+            out += "null";
+          } else {
+            out += canonicalValue(element, depth + 1, plain);
+          }
         }
         return `${out}]`;
+      }
+      if (plain) {
+        const prototype = Object.getPrototypeOf(value);
+        if (prototype !== Object.prototype && prototype !== null) throw UNSUPPORTED;
       }
       const object = value as Record<string, unknown>;
       // Default sort: by UTF-16 code units, as §3.2.3 requires.
@@ -170,12 +195,15 @@ function canonicalValue(value: unknown, depth: number): string {
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i] as string;
         const member = object[key];
-        if (member === undefined) continue;
+        if (member === undefined) {
+          if (plain) throw UNSUPPORTED;
+          continue;
+        }
         if (!first) out += ",";
         first = false;
         out += JSON.stringify(key);
         out += ":";
-        out += canonicalValue(member, depth + 1);
+        out += canonicalValue(member, depth + 1, plain);
       }
       return `${out}}`;
     }
@@ -202,18 +230,20 @@ export function sealAuditRecords(
 
 /**
  * `sealAuditRecords`, with each record's `CanonicalJsonTexts` (`texts[i]` for `records[i]`): serialized once for
- * the hash, so storage does not serialize them again.
+ * the hash, so storage does not serialize them again. `known[i]`, when given, must be entry i's texts already
+ * serialized (`canonicalJson` of its `input` and `violations`).
  */
 export function sealAuditRecordsWithTexts(
   tenantId: string,
   head: AuditHead,
   entries: readonly AuditEntry[],
+  known?: readonly CanonicalJsonTexts[],
 ): { records: AuditRecord[]; texts: CanonicalJsonTexts[]; head: AuditHead } {
   const records: AuditRecord[] = [];
   const texts: CanonicalJsonTexts[] = [];
   let current = head;
-  for (const entry of entries) {
-    const sealed = sealWithTexts(tenantId, current, entry);
+  for (const [index, entry] of entries.entries()) {
+    const sealed = sealWithTexts(tenantId, current, entry, known?.[index]);
     records.push(sealed.record);
     texts.push(sealed.texts);
     current = { seq: sealed.record.seq, hash: sealed.record.record_hash };
@@ -225,6 +255,7 @@ function sealWithTexts(
   tenantId: string,
   head: AuditHead,
   entry: AuditEntry,
+  known?: CanonicalJsonTexts,
 ): { record: AuditRecord; texts: CanonicalJsonTexts } {
   // Built field by field, in the order a spread of the entry gave: an object spread cost more than the hash.
   const record: AuditRecord = {
@@ -248,7 +279,7 @@ function sealWithTexts(
     record_hash: "",
     result: null,
   };
-  const texts = { input: canonicalJson(entry.input), violations: canonicalJson(entry.violations) };
+  const texts = known ?? { input: canonicalJson(entry.input), violations: canonicalJson(entry.violations) };
   // An entry whose fields are not all JSON scalars (only a caller outside storage makes one) is serialized whole.
   record.record_hash = sha256Hex(joinRecordText(record, texts) ?? recordCanonicalJson(record));
   return { record, texts };

@@ -138,6 +138,9 @@ export interface AuditStore {
    * `sealAuditRecords` from the head, inserts them and moves the head. Concurrent appends (from any number of
    * processes when `multiProcess`) therefore never fork the chain, and either all entries are stored or none.
    * Callers never retry for ordering. A duplicate `action_id` within the tenant fails the whole append.
+   *
+   * Returns the records as they read back (JSON fields as a JSON round trip gives them). They may share plain
+   * JSON values with `entries` rather than copy them: do not change an entry's values after appending it.
    */
   append(tenantId: string, entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /** The tenant's head; `{ seq: 0, hash: GENESIS_HASH }` for an empty chain. Single read. */

@@ -6,6 +6,7 @@ import {
   computeRecordHash,
   GENESIS_HASH,
   HASHED_FIELDS,
+  plainCanonicalJson,
   recordCanonicalJson,
   sealAuditRecords,
   verifyChain,
@@ -138,6 +139,53 @@ describe("canonical JSON", () => {
     cycle.self = cycle;
     expect(() => canonicalJson(cycle)).toThrow(/Circular reference/);
     expect(() => canonicalJson(10n)).toThrow();
+  });
+
+  it("gives the plain form only for values a JSON round trip leaves as they are", () => {
+    const roundTrip = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const next = random(11);
+    let plain = 0;
+    for (let i = 0; i < 5000; i++) {
+      const v = value(next, 0);
+      const text = plainCanonicalJson(v);
+      if (text === undefined) continue;
+      plain += 1;
+      expect(text).toBe(canonicalJson(v));
+      // Exactly what reads back: equal, -0 and undefined included (toStrictEqual tells them apart).
+      expect(roundTrip(v)).toStrictEqual(v);
+    }
+    expect(plain).toBeGreaterThan(1000);
+    class Point {
+      x = 1;
+    }
+    const withPrototype = Object.assign([1], {});
+    Object.setPrototypeOf(withPrototype, class extends Array {}.prototype);
+    for (const v of [
+      -0,
+      { a: -0 },
+      [undefined],
+      { a: undefined },
+      new Array(3),
+      new Point(),
+      { p: new Point() },
+      new Map([["a", 1]]),
+      new String("ab"),
+      [new Number(1)],
+      new Date(0),
+      { when: new Date(0) },
+      { toJSON: () => 1 },
+      withPrototype,
+      Buffer.from("ab"),
+      { f: () => 1 },
+      undefined,
+      10n,
+      Number.NaN,
+    ]) {
+      expect(plainCanonicalJson(v)).toBeUndefined();
+    }
+    expect(plainCanonicalJson(Object.assign(Object.create(null), { b: 1, a: [true, null, "x"] }))).toBe(
+      '{"a":[true,null,"x"],"b":1}',
+    );
   });
 
   it("hashes records to the same record_hash as the reference canonical form, and their chain verifies", async () => {

@@ -55,7 +55,13 @@ export async function lockChain(
         }
         seen.add(entry.action_id);
       }
-      const sealed = sealAuditRecordsWithTexts(tenantId, head, entries.map(storableEntry));
+      const storable = entries.map(storableEntry);
+      const sealed = sealAuditRecordsWithTexts(
+        tenantId,
+        head,
+        storable.map((each) => each.entry),
+        storable.map((each) => each.texts),
+      );
       if (results && results.size > 0) {
         for (const record of sealed.records) {
           const result = record.event_id === null ? undefined : results.get(record.event_id);

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable } from "kysely";
 import type { AgentConfigChanges, AgentConfigRecord } from "../../agents/types.js";
 import type { ApprovalKind, ApprovalRecord, ApprovalStatus } from "../../approvals/types.js";
-import { type CanonicalJsonTexts, canonicalJson } from "../../audit/chain.js";
+import { type CanonicalJsonTexts, canonicalJson, plainCanonicalJson } from "../../audit/chain.js";
 import { parseStoredJson, parseStoredViolations } from "../../audit/stored.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
@@ -157,26 +157,41 @@ export function wellFormed<T extends string | null>(value: T): T {
 }
 
 /**
- * The entry exactly as it will read back from the database: strings well-formed, JSON fields passed through
- * JSON text. Sealing this (not the caller's object) means the stored record verifies.
+ * The entry exactly as it will read back from the database, with the canonical texts of its JSON fields. Strings
+ * are made well-formed. A JSON field that a JSON round trip would change (a `toJSON`, an `undefined`, -0, a class
+ * instance) is passed through JSON text first; plain JSON data is kept as it is, not copied, so the sealed record
+ * shares it with the entry. Sealing this (not the caller's object) means the stored record verifies.
  */
-export function storableEntry(entry: AuditEntry): AuditEntry {
+export function storableEntry(entry: AuditEntry): { entry: AuditEntry; texts: CanonicalJsonTexts } {
+  const violations = storableJson(entry.violations);
+  const input = storableJson(entry.input);
   return {
-    action_id: wellFormed(entry.action_id),
-    session_id: wellFormed(entry.session_id),
-    agent_id: wellFormed(entry.agent_id),
-    event_id: wellFormed(entry.event_id),
-    actor: wellFormed(entry.actor),
-    source: entry.source,
-    tool: wellFormed(entry.tool),
-    method: wellFormed(entry.method),
-    decision: entry.decision,
-    severity: entry.severity,
-    violations: JSON.parse(JSON.stringify(entry.violations)) as string[],
-    input: JSON.parse(JSON.stringify(entry.input) ?? "null") as JsonValue,
-    policy_version: entry.policy_version,
-    requested_at: wellFormed(entry.requested_at),
+    entry: {
+      action_id: wellFormed(entry.action_id),
+      session_id: wellFormed(entry.session_id),
+      agent_id: wellFormed(entry.agent_id),
+      event_id: wellFormed(entry.event_id),
+      actor: wellFormed(entry.actor),
+      source: entry.source,
+      tool: wellFormed(entry.tool),
+      method: wellFormed(entry.method),
+      decision: entry.decision,
+      severity: entry.severity,
+      violations: violations.value as string[],
+      input: input.value,
+      policy_version: entry.policy_version,
+      requested_at: wellFormed(entry.requested_at),
+    },
+    texts: { input: input.text, violations: violations.text },
   };
+}
+
+/** A JSON field as it will read back, and its canonical text: serialized once when it is plain JSON data. */
+function storableJson(value: unknown): { value: JsonValue; text: string } {
+  const text = plainCanonicalJson(value);
+  if (text !== undefined) return { value: value as JsonValue, text };
+  const copy = JSON.parse(JSON.stringify(value) ?? "null") as JsonValue;
+  return { value: copy, text: canonicalJson(copy) };
 }
 
 /** The row of a sealed record; `texts` are its canonical JSON texts when sealing computed them already. */
