@@ -34,19 +34,19 @@ export async function executeTool(
     throw new ConfigError("executeTool: timeoutMs must be a positive number");
   }
 
-  const controller = new AbortController();
-  const onCancel = () => controller.abort(new ToolAbort("cancelled"));
+  const execution = new Execution();
+  const onCancel = () => execution.abort(new ToolAbort("cancelled"));
   options.signal?.addEventListener("abort", onCancel, { once: true });
   if (options.signal?.aborted) onCancel();
   const timer =
     options.timeoutMs === undefined
       ? undefined
-      : setTimeout(() => controller.abort(new ToolAbort("timeout")), options.timeoutMs);
+      : setTimeout(() => execution.abort(new ToolAbort("timeout")), options.timeoutMs);
   let scrub: Scrubber = (text) => text;
   try {
     const credentials: Record<string, string> = {};
     for (const name of tool.credentials) {
-      if (controller.signal.aborted) throw controller.signal.reason;
+      execution.throwIfAborted();
       let secret: string | null;
       try {
         secret = await options.credentials.get(options.tenantId, name);
@@ -62,22 +62,23 @@ export async function executeTool(
       credentials[name] = secret;
     }
     scrub = secretScrubber(Object.values(credentials));
-    if (controller.signal.aborted) throw controller.signal.reason;
+    execution.throwIfAborted();
 
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-    });
-    const running = Promise.resolve().then(() =>
-      tool.execute(input, {
-        credentials: Object.freeze(credentials),
-        tenantId: options.tenantId,
-        sessionId: options.sessionId,
-        agentId: options.agentId,
-        actionId: options.actionId,
-        signal: controller.signal,
-      }),
+    const frozen = Object.freeze(credentials);
+    const value = await execution.race(
+      Promise.resolve().then(() =>
+        tool.execute(input, {
+          credentials: frozen,
+          tenantId: options.tenantId,
+          sessionId: options.sessionId,
+          agentId: options.agentId,
+          actionId: options.actionId,
+          get signal() {
+            return execution.signal;
+          },
+        }),
+      ),
     );
-    const value = await Promise.race([running, aborted]);
 
     let output: JsonValue;
     try {
@@ -85,12 +86,51 @@ export async function executeTool(
     } catch {
       return { ok: false, error: `Tool "${tool.name}" returned a value that is not JSON` };
     }
-    return capOutput(scrubJson(output, scrub), maxResultBytes);
+    // Nothing to scrub without credentials: the output is not copied again.
+    return capOutput(tool.credentials.length === 0 ? output : scrubJson(output, scrub), maxResultBytes);
   } catch (error) {
     return { ok: false, error: describeFailure(tool.name, error, options.timeoutMs, scrub) };
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onCancel);
+  }
+}
+
+/**
+ * Whether and why one execution was aborted. The tool's `AbortSignal` is made only when the tool reads it: making
+ * one costs more than running a tool that never looks at it. An abort before then gives an aborted signal.
+ */
+class Execution {
+  #reason: ToolAbort | undefined;
+  #controller: AbortController | undefined;
+  #rejectRace: ((reason: ToolAbort) => void) | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: ToolAbort): void {
+    if (this.#reason) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#rejectRace?.(reason);
+  }
+
+  throwIfAborted(): void {
+    if (this.#reason) throw this.#reason;
+  }
+
+  /** `running`'s outcome, unless the execution is aborted first (then the abort's reason). */
+  race<T>(running: Promise<T>): Promise<T> {
+    if (this.#reason) return Promise.reject(this.#reason);
+    return new Promise<T>((resolve, reject) => {
+      this.#rejectRace = reject;
+      running.then(resolve, reject);
+    });
   }
 }
 

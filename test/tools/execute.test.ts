@@ -240,6 +240,25 @@ describe("executeTool", () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  it("gives up after timeoutMs on a tool that never reads its signal; a signal read later is already aborted", async () => {
+    let late: (() => AbortSignal) | undefined;
+    const hang = defineTool({
+      name: "hang",
+      description: "Never finishes, and looks at its signal only when asked",
+      inputSchema: z.object({}),
+      execute: (_input, context) => {
+        late = () => context.signal;
+        return new Promise(() => {});
+      },
+    });
+    const result = await executeTool(hang, {}, options({ timeoutMs: 20 }));
+    expect(result).toEqual({ ok: false, error: 'Tool "hang" timed out after 20 ms' });
+    const signal = late?.();
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toMatchObject({ name: "ToolAbort", reason: "timeout" });
+    expect(late?.()).toBe(signal);
+  });
+
   it("does not run when already cancelled, and stops when cancelled mid-way", async () => {
     let runs = 0;
     const slow = defineTool({
