@@ -218,19 +218,24 @@ const selectHead = precompiledByShape(
 
 async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<AuditHead> {
   const select = async () => (await selectHead(trx, { lock: dialect !== "sqlite" }, { tenant: tenantId })).rows[0];
-  const insert = trx.insertInto(T.auditHeads).values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH });
+  // Built only when needed: building it cost more than the head read it is a fallback of.
+  const insert = () => trx.insertInto(T.auditHeads).values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH });
 
   let row: { seq: number | string | bigint; hash: string } | undefined;
   if (dialect === "mysql") {
     // Insert-or-touch first: it locks the row whether or not it existed. A locking read of a missing row would
     // take a gap lock instead, and two new tenants' first appends would deadlock.
-    await insert.onDuplicateKeyUpdate({ tenant_id: (eb) => eb.ref("tenant_id") }).execute();
+    await insert()
+      .onDuplicateKeyUpdate({ tenant_id: (eb) => eb.ref("tenant_id") })
+      .execute();
     row = await select();
   } else {
     row = await select();
     if (!row) {
       // A racing creator's uncommitted insert makes ours wait, then do nothing; the read below locks its row.
-      await insert.onConflict((oc) => oc.column("tenant_id").doNothing()).execute();
+      await insert()
+        .onConflict((oc) => oc.column("tenant_id").doNothing())
+        .execute();
       row = await select();
     }
   }

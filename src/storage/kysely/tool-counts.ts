@@ -35,9 +35,21 @@ function hourBucket(requestedAt: string): string {
   return HOUR_PREFIX.test(requestedAt) ? requestedAt.slice(0, 13) : "";
 }
 
+// The keys of recent natural keys: the same sessions, agents, tools and hours recur in batch after batch, and a
+// lookup costs a fraction of a hash. Cleared when full, so it stays small.
+const recentKeys = new Map<string, string>();
+const RECENT_KEYS = 4096;
+
 function counterKey(tenantId: string, scope: string, scopeId: string, tool: string, bucket: string): string {
   // Hashed: the natural key (four ids and a tool name) is too long for a MySQL primary key.
-  return sha256Hex(JSON.stringify([tenantId, scope, scopeId, tool, bucket]));
+  const natural = JSON.stringify([tenantId, scope, scopeId, tool, bucket]);
+  let key = recentKeys.get(natural);
+  if (key === undefined) {
+    key = sha256Hex(natural);
+    if (recentKeys.size >= RECENT_KEYS) recentKeys.clear();
+    recentKeys.set(natural, key);
+  }
+  return key;
 }
 
 /** A row of `vargate_tool_counts` as written (counts are numbers until the driver reads them back). */
