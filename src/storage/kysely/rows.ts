@@ -5,7 +5,7 @@ import { type CanonicalJsonTexts, canonicalJson, plainCanonicalJson } from "../.
 import { parseStoredJson, parseStoredViolations } from "../../audit/stored.js";
 import type { AuditDecision, AuditEntry, AuditRecord, AuditSource, Severity } from "../../audit/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
-import type { JsonObject, JsonValue } from "../../json.js";
+import { type JsonObject, type JsonValue, jsonRoundTrip } from "../../json.js";
 import type { PolicyRecord } from "../../policy/record.js";
 import type { ConsumerState, SessionRecord, SessionStatus } from "../../sessions/types.js";
 import type { ApiKeyRecord, TenantChanges, TenantRecord } from "../../tenants/types.js";
@@ -190,7 +190,7 @@ export function storableEntry(entry: AuditEntry): { entry: AuditEntry; texts: Ca
 function storableJson(value: unknown): { value: JsonValue; text: string } {
   const text = plainCanonicalJson(value);
   if (text !== undefined) return { value: value as JsonValue, text };
-  const copy = JSON.parse(JSON.stringify(value) ?? "null") as JsonValue;
+  const copy = jsonRoundTrip(value);
   return { value: copy, text: canonicalJson(copy) };
 }
 

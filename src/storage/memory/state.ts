@@ -5,6 +5,7 @@ import type { AuditEntry, AuditHead, AuditRecord } from "../../audit/types.js";
 import type { CheckpointRecord } from "../../checkpoints/types.js";
 import type { CredentialRecord } from "../../credentials/types.js";
 import { StorageError } from "../../errors.js";
+import { jsonRoundTrip } from "../../json.js";
 import type { PolicyRecord } from "../../policy/record.js";
 import type { ConsumerState, SessionRecord } from "../../sessions/types.js";
 import type { ApiKeyRecord, TenantChanges, TenantRecord } from "../../tenants/types.js";
@@ -69,7 +70,13 @@ export function createMemoryState() {
       }
       seenEvents.add(key);
     }
-    const { records, head } = sealAuditRecords(tenantId, chain.head, structuredClone(entries));
+    // JSON fields as a database's JSON text gives them back (and copies, so no caller can change a stored one).
+    const stored = entries.map((entry) => ({
+      ...entry,
+      violations: jsonRoundTrip(entry.violations) as string[],
+      input: jsonRoundTrip(entry.input),
+    }));
+    const { records, head } = sealAuditRecords(tenantId, chain.head, stored);
     chain.records.push(...records);
     for (const id of seen) chain.actionIds.add(id);
     for (const key of seenEvents) chain.eventKeys.add(key);

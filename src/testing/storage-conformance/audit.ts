@@ -221,6 +221,39 @@ export function describeAuditChain(ctx: SuiteContext): void {
       expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: 4 });
     });
 
+    it("stores JSON fields as a JSON round trip gives them, returns what it reads back, and verifies", async () => {
+      const storage = ctx.storage();
+      const id = uid("t");
+      class Point {
+        x = 1;
+        y = 2;
+      }
+      // Plain JSON data, then values a round trip changes, each alone (a database stores JSON text).
+      const inputs: unknown[] = [
+        { a: [1, "x", null, true, { b: 1.5 }], [UNICODE]: "lone \ud800" },
+        { zero: -0 },
+        [-0],
+        { gone: undefined, kept: 1 },
+        [undefined, 1],
+        { point: new Point() },
+        new Map([["a", 1]]),
+        { boxed: new String("ab") },
+        { when: new Date(Date.UTC(2026, 0, 2)) },
+        new Date(Date.UTC(2026, 0, 3)),
+        { custom: { toJSON: () => "custom" } },
+        { fn: () => 1, kept: true },
+      ];
+      const appended = await storage.audit.append(
+        id,
+        inputs.map((input) => entry({ input: input as JsonValue, violations: ["v", "w"] })),
+      );
+      expect(appended.map((record) => record.input)).toStrictEqual(
+        inputs.map((input) => JSON.parse(JSON.stringify(input))),
+      );
+      expect(await records(storage, id)).toStrictEqual(appended);
+      expect(await verify(storage, id)).toMatchObject({ valid: true, record_count: inputs.length });
+    });
+
     it("returns from append what it reads back when text fields hold lone surrogates, and still verifies", async () => {
       // UTF-8 columns cannot hold a lone surrogate: a storage either keeps it (memory) or stores and seals U+FFFD.
       const storage = ctx.storage();
