@@ -5,30 +5,21 @@ import { systemClock } from "../../src/clock.js";
 import { randomIds } from "../../src/ids.js";
 import { silentLogger } from "../../src/logger.js";
 import { parseTenantPolicy } from "../../src/policy/document.js";
-import { compilePolicy, type EvaluationInput } from "../../src/policy/evaluate.js";
+import { compilePolicy } from "../../src/policy/evaluate.js";
 import { replayRecord } from "../../src/replay/compare.js";
 import { Replays } from "../../src/replay/service.js";
 import type { AuditStore, VargateStorage } from "../../src/storage/port.js";
 import { entry } from "../../src/testing/storage-conformance/fixtures.js";
 import { storeSession } from "../compliance/helpers.js";
 import { forEachTestDatabase, useSharedGovernor } from "../setup/databases.js";
+import { denyTransfersOver, governedTransfer } from "./helpers.js";
 
 // Replay reads a session's governed records for their decisions only, and reads the changed ones again to report
 // them. These tests check, on every engine and with small pages, that the changes reported are exactly those a
 // replay of each whole record gives, when the session's records are interleaved with another session's and with
 // observed ones.
 
-const candidate = {
-  rules: [
-    {
-      id: "over-200",
-      when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 200 }] },
-      effect: "deny",
-      severity: "high",
-      message: "Transfers over 200 are denied",
-    },
-  ],
-};
+const candidate = denyTransfersOver(200);
 
 type ScanStored = NonNullable<AuditStore["scanStored"]>;
 
@@ -72,33 +63,19 @@ forEachTestDatabase("replay", (database) => {
   }
 
   function governed(sessionId: string, agentId: string, i: number, tenantId: string): AuditEntry {
-    const input: EvaluationInput = {
-      tenant_id: tenantId,
-      tool: "create_transfer",
-      input: { amount: (i * 37) % 400, to: "acct" },
-      agent: { id: agentId, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
-      session: { id: sessionId },
-      now: "2026-04-11T14:30:00.000Z",
-      counters: { session: { create_transfer: i }, agent_24h: { create_transfer: i } },
-    };
     const notActive = i === 17;
-    return {
-      action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
-      session_id: sessionId,
-      agent_id: agentId,
-      event_id: null,
-      actor: null,
-      source: "mcp_governed",
-      tool: i === 7 ? "create_transfer_v1" : "create_transfer",
-      method: "tools/call",
-      decision: notActive ? "deny" : "allow",
-      severity: notActive ? "high" : "none",
-      violations: notActive ? ["Session is not active (status: terminated)"] : [],
-      // One input that is not an evaluation input: replayed as a fail-closed change.
-      input: i === 29 ? { tool: "create_transfer", note: "not an evaluation input" } : input,
-      policy_version: null,
+    return governedTransfer({ tenantId, sessionId, agentId }, i, (i * 37) % 400, {
+      // A renamed tool (a change names the record's tool), a deny for an inactive session (replayed as it was),
+      // and an input that is not an evaluation input (a fail-closed change).
+      ...(i === 7 && { tool: "create_transfer_v1" }),
+      ...(notActive && {
+        decision: "deny",
+        severity: "high",
+        violations: ["Session is not active (status: terminated)"],
+      }),
+      ...(i === 29 && { input: { tool: "create_transfer", note: "not an evaluation input" } }),
       requested_at: new Date(Date.UTC(2026, 3, 11, 14, 30, 0, i)).toISOString(),
-    };
+    });
   }
 
   it("reports exactly the changes a whole-record replay gives, with small pages and interleaved sessions", async () => {

@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/logger.js";
 import { Replays } from "../../src/replay/service.js";
 import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
 import { type GovernanceHarness, startGovernance } from "../governance/harness.js";
+import { denyTransfersOver } from "./helpers.js";
 
 let harness: GovernanceHarness;
 afterEach(async () => harness?.close());
@@ -21,17 +22,7 @@ const call = (name: string, input: Record<string, unknown>): FakeScriptStep => (
 
 const email = { to: "ceo@example.com", subject: "hi", body: "hello" };
 
-const denyTransfersOver100 = {
-  rules: [
-    {
-      id: "transfers-over-100",
-      when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 100 }] },
-      effect: "deny",
-      severity: "high",
-      message: "Transfers over 100 are denied",
-    },
-  ],
-};
+const denyTransfersOver100 = denyTransfersOver(100);
 
 /** Runs one real session through the fake platform and our MCP server; the agent config needs no approvals. */
 async function runSession(steps: FakeScriptStep[], agentId?: string) {

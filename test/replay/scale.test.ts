@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
-import type { EvaluationInput } from "../../src/policy/evaluate.js";
 import { memoryStorage } from "../../src/storage/memory/index.js";
 import { entry } from "../../src/testing/storage-conformance/fixtures.js";
 import { storeSession } from "../compliance/helpers.js";
+import { denyTransfersOver, governedTransfer } from "./helpers.js";
 
 const RECORDS = 100_000;
 const BATCH = 2000;
@@ -30,45 +30,11 @@ describe("replay at scale", () => {
     for (let start = 0; start < RECORDS; start += BATCH) {
       const entries: AuditEntry[] = [];
       for (let i = start; i < start + BATCH; i++) {
-        const input: EvaluationInput = {
-          tenant_id: tenant.tenant_id,
-          tool: "create_transfer",
-          input: { amount: i % 200, to: "acct" },
-          agent: { id: agentId, version: 1, allowed_tools: ["create_transfer"], require_human_approval: [] },
-          session: { id: sessionId },
-          now: "2026-04-11T14:30:00.000Z",
-          counters: { session: { create_transfer: i }, agent_24h: { create_transfer: i } },
-        };
-        entries.push({
-          action_id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`,
-          session_id: sessionId,
-          agent_id: agentId,
-          event_id: null,
-          actor: null,
-          source: "mcp_governed",
-          tool: "create_transfer",
-          method: "tools/call",
-          decision: "allow",
-          severity: "none",
-          violations: [],
-          input,
-          policy_version: null,
-          requested_at: "2026-04-11T14:30:00.000Z",
-        });
+        entries.push(governedTransfer({ tenantId: tenant.tenant_id, sessionId, agentId }, i, i % 200));
       }
       await governor.storage.audit.append(tenant.tenant_id, entries);
     }
-    const candidate = {
-      rules: [
-        {
-          id: "over-100",
-          when: { tool: "create_transfer", input: [{ field: "amount", op: "gt", value: 100 }] },
-          effect: "deny",
-          severity: "high",
-          message: "Transfers over 100 are denied",
-        },
-      ],
-    };
+    const candidate = denyTransfersOver(100);
     // amount = i % 200 > 100 for 99 of every 200 records.
     const expectedChanged = (RECORDS / 200) * 99;
     const session = await governor.replay.session(tenant.tenant_id, sessionId, { policy: candidate });
