@@ -126,7 +126,14 @@ export type HashVerdict = "canonical" | "parsed" | "mismatch";
 export function checkStoredRecordHash(stored: StoredAuditRecord): HashVerdict {
   const spliced = storedRecordCanonicalJson(stored);
   if (spliced !== null && sha256Hex(spliced) === stored.record_hash) return "canonical";
-  return sha256Hex(recordCanonicalJson(parseStoredRecord(stored))) === stored.record_hash ? "parsed" : "mismatch";
+  let parsed: string;
+  try {
+    parsed = recordCanonicalJson(parseStoredRecord(stored));
+  } catch {
+    // No canonical form (an edited column read as a non-finite number, say): it cannot be what was sealed.
+    return "mismatch";
+  }
+  return sha256Hex(parsed) === stored.record_hash ? "parsed" : "mismatch";
 }
 
 /** What `checkScannedHashes` needs of each record of a page. */

@@ -153,7 +153,7 @@ forEachTestDatabase("audit read path", (database) => {
   // Every text column of the hash, including the nullable ones (a NULL becomes the JSONB of `null`); tenant_id last,
   // since its record then leaves the tenant's chain and verification finds it missing rather than mismatched.
   const BLOB_COLUMNS = [
-    ...HASHED_FIELDS.filter((field) => !["seq", "policy_version", "tenant_id"].includes(field)),
+    ...HASHED_FIELDS.filter((field) => !["seq", "tenant_id"].includes(field)),
     "tenant_id" as const,
   ];
 
@@ -194,6 +194,38 @@ forEachTestDatabase("audit read path", (database) => {
       expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
         valid: false,
         failed_at_seq: (records[0] as AuditRecord).seq,
+        reason: "record_hash mismatch",
+      });
+    },
+  );
+
+  it.runIf(database.dialect === "sqlite")(
+    "never joins a policy_version SQLite holds as text or as a real to the sealed integer",
+    async () => {
+      const tenantId = await newTenant();
+      const entries = [1, 2].map((i) => ({ ...sessionEntry("vs-0123456789abcdef", "agent-1", i), policy_version: 3 }));
+      const records = (await shared.test.storage.audit.append(tenantId, entries)) as AuditRecord[];
+      const seqs = records.map((record) => record.seq);
+      // Text columns hold only TEXT, NULL or BLOB (TEXT affinity turns numbers into text); an INTEGER column keeps a
+      // text that is not a number, and a real that is not an integer.
+      await sql`update vargate_audit_log set policy_version = 'three' where tenant_id = ${tenantId} and seq = ${seqs[0]}`.execute(
+        shared.test.db,
+      );
+      await sql`update vargate_audit_log set policy_version = 3.5 where tenant_id = ${tenantId} and seq = ${seqs[1]}`.execute(
+        shared.test.db,
+      );
+      const { rows } = await sql<{
+        type: string;
+        text: string | null;
+        hash: string;
+      }>`select typeof(policy_version) as type,
+        ${SQLITE_HASHED_TEXT} as text, record_hash as hash from vargate_audit_log
+        where tenant_id = ${tenantId} and seq in (${sql.join(seqs)}) order by seq`.execute(shared.test.db);
+      expect(rows.map((row) => row.type)).toEqual(["text", "real"]);
+      for (const row of rows) expect(row.text === null || sha256Hex(row.text) !== row.hash).toBe(true);
+      expect(await shared.governor.audit.verify(tenantId)).toMatchObject({
+        valid: false,
+        failed_at_seq: seqs[0],
         reason: "record_hash mismatch",
       });
     },

@@ -94,10 +94,12 @@ function sqliteTypeCheck(column: string, field: string): string {
       return `typeof(${column}) = 'text'`;
     case "seq":
       return `typeof(${column}) = 'integer'`;
-    case "policy_version":
-      return `typeof(${column}) in ('integer', 'null')`;
     default:
-      return `typeof(${column}) in ('text', 'null')`;
+      // Not a BLOB: `json_quote` would render one holding JSONB as the JSON it encodes. Text columns hold nothing
+      // else but TEXT and NULL (their affinity turns numbers into text). In `policy_version`, a text that is not
+      // a number or a real that is not an integer (the INTEGER affinity keeps both) is quoted or written with a
+      // fraction or an exponent: never the sealed integer's token, so such a record is checked by parsing.
+      return `typeof(${column}) <> 'blob'`;
   }
 }
 
