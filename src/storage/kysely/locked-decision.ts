@@ -12,8 +12,19 @@ import { type Db, Passthrough } from "./transactions.js";
 /** One write of a batch under the head lock: entries to append as they are, or a governed call to decide. */
 export type ChainWrite = { entries: readonly AuditEntry[] } | { call: LockedDecision };
 
-/** The fields of a record that policy counters look at. */
+/** The fields of a record that policy counters look at, as stored (well-formed: see `countedOf`). */
 type Counted = Pick<AuditEntry, "session_id" | "agent_id" | "tool" | "requested_at"> & { source: string };
+
+/** An entry's (or a stored row's) counted fields as stored: lone surrogates replaced, as before a record is stored. */
+function countedOf(entry: Counted): Counted {
+  return {
+    source: entry.source,
+    session_id: wellFormed(entry.session_id),
+    agent_id: wellFormed(entry.agent_id),
+    tool: wellFormed(entry.tool),
+    requested_at: wellFormed(entry.requested_at),
+  };
+}
 
 /**
  * Appends `writes` in order, as one append, inside the transaction whose head lock `chain` holds; each governed
@@ -40,12 +51,15 @@ export async function appendInOrder(
   const storedSince = oldest < head ? await recordsAfter(trx, store.tenantId, oldest) : [];
 
   const entries: AuditEntry[] = [];
+  // `entries` as counters count them, made once per entry rather than once per later call.
+  const counted: Counted[] = [];
   // Where each write's records sit in `entries`.
   const placed: ({ from: number; count: number } | { at: number; approval: ApprovalRecord | null })[] = [];
   for (const write of writes) {
     if ("entries" in write) {
       placed.push({ from: entries.length, count: write.entries.length });
       entries.push(...write.entries);
+      counted.push(...write.entries.map(countedOf));
       continue;
     }
     const { call } = write;
@@ -59,13 +73,14 @@ export async function appendInOrder(
       : await readCounters(trx, store.tenantId, call.counters);
     let decided: ReturnType<LockedDecision["decide"]>;
     try {
-      decided = call.decide(withRecords(before, call.counters, entries));
+      decided = call.decide(withRecords(before, call.counters, counted));
     } catch (error) {
       throw new Passthrough(error);
     }
     const { entry, approval } = decided;
     placed.push({ at: entries.length, approval });
     entries.push(entry);
+    counted.push(countedOf(entry));
   }
 
   const records = await chain.append(entries);
@@ -92,7 +107,7 @@ async function recordsAfter(trx: Db, tenantId: string, seq: number): Promise<(Co
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", seq)
     .execute();
-  return rows.map((row) => ({ ...row, seq: toNumber(row.seq) }));
+  return rows.map((row) => ({ ...countedOf(row), seq: toNumber(row.seq) }));
 }
 
 /** `counters` plus `records`, counted as `audit.countByTool` would count them for `target`. */
@@ -105,13 +120,13 @@ function withRecords(
   // Maps, then own properties: a tool called `__proto__` stays a count.
   const session = new Map(Object.entries(counters.session));
   const agentSince = new Map(Object.entries(counters.agent_since));
-  // Compared as stored: lone surrogates are replaced before a record is stored.
+  // Compared as stored: lone surrogates are replaced before a record is stored (`records` are already).
   const [sessionId, agentId] = [wellFormed(target.session_id), wellFormed(target.agent_id)];
   for (const record of records) {
     if (record.source !== COUNTED_SOURCE) continue;
-    const tool = wellFormed(record.tool);
-    if (wellFormed(record.session_id) === sessionId) session.set(tool, (session.get(tool) ?? 0) + 1);
-    if (wellFormed(record.agent_id) === agentId && wellFormed(record.requested_at) >= target.since) {
+    const tool = record.tool;
+    if (record.session_id === sessionId) session.set(tool, (session.get(tool) ?? 0) + 1);
+    if (record.agent_id === agentId && record.requested_at >= target.since) {
       agentSince.set(tool, (agentSince.get(tool) ?? 0) + 1);
     }
   }
