@@ -159,7 +159,7 @@ export class Replays {
     const changes: ReplayChange[] = [];
     const agents = this.#agentCache(tenantId);
     const governed = { sessionId, source: "mcp_governed" } as const;
-    for await (const page of this.#sessionGoverned(tenantId, sessionId)) {
+    for await (const page of this.#sessionGoverned(tenantId, governed)) {
       const verdicts = await this.#replayPage(page, target.compiled, agents, tally);
       // Only changed records are reported: only they are read again, for the fields a change names.
       const reported = await readPageRecords(
@@ -272,15 +272,19 @@ export class Replays {
 
   /**
    * The session's governed records in chain order, a page at a time. The governed count is read first; then only
-   * that many are replayed, so calls made while the replay runs are left out consistently. Only the governed
-   * records of the session are read, and only the fields replay needs.
+   * that many are replayed, so calls made while the replay runs are left out consistently. Only the session's
+   * governed records are read (`filter`, which the changed ones are read again with), and only the fields replay
+   * needs.
    */
-  async *#sessionGoverned(tenantId: string, sessionId: string): AsyncGenerator<StoredDecision[]> {
+  async *#sessionGoverned(
+    tenantId: string,
+    filter: { sessionId: string; source: "mcp_governed" },
+  ): AsyncGenerator<StoredDecision[]> {
     const { storage } = this.#context;
-    const counts = await storage.audit.countBySession(tenantId, [sessionId]);
+    const counts = await storage.audit.countBySession(tenantId, [filter.sessionId]);
     let governed = 0;
     for (const row of counts) {
-      if (row.session_id === sessionId && row.source === "mcp_governed") governed += row.count;
+      if (row.session_id === filter.sessionId && row.source === filter.source) governed += row.count;
     }
     // A page at a time, so memory stays bounded by a page (larger pages cost more in garbage collection).
     const pageSize = this.#read.pageSize;
@@ -290,8 +294,7 @@ export class Replays {
       const page = await scanStoredRecords(storage.audit, tenantId, {
         afterSeq,
         limit: Math.min(pageSize, remaining),
-        sessionId,
-        source: "mcp_governed",
+        ...filter,
         fields: DECISION_FIELDS,
       });
       if (page.length === 0) return;
