@@ -1,10 +1,10 @@
-import { sql } from "kysely";
+import { type SelectQueryBuilder, sql } from "kysely";
 import { readDecisionInputsSeparately } from "../decision-inputs.js";
 import type { DecisionCounters, DecisionInputStore, DecisionInputs, VargateStorage } from "../port.js";
 import { groupCommit } from "./group-commit.js";
 import { precompiled } from "./precompiled.js";
 import { toNumber, wellFormed } from "./rows.js";
-import { VARGATE_TABLES as T } from "./schema.js";
+import { type KyselyDialectName, VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
 import {
   agentEdgeRecords,
   agentHourCounts,
@@ -33,6 +33,17 @@ interface InputRow {
   allowed_tools: string | null;
   require_human_approval: string | null;
 }
+
+// The columns of an input row in the order a packed row (see `inputRowStatement`) gives them.
+const INPUT_COLUMNS = ["kind", "tool", "key", "n", "allowed_tools", "require_human_approval"] as const;
+type PackedInputRow = [
+  InputRow["kind"],
+  InputRow["tool"],
+  InputRow["key"],
+  InputRow["n"],
+  InputRow["allowed_tools"],
+  InputRow["require_human_approval"],
+];
 
 // Every branch selects the same columns; NULLs and literals are typed by the branches that have real values.
 const none = sql<string | null>`null`;
@@ -96,9 +107,43 @@ const counterBranches = (db: Db, p: ReadParameters) =>
       ]),
     );
 
+/**
+ * A read of input rows, kept compiled. On SQLite it runs packed: the rows come back as one JSON array of row
+ * arrays. better-sqlite3 builds an object per row with a property per column, and for the rows of a read shared by
+ * 16 calls (about 70) that cost more than running the query: 130 µs a read against 58 µs packed, measured.
+ */
+function inputRowStatement(
+  query: (db: Db, parameters: ReadParameters) => SelectQueryBuilder<VargateDatabase, keyof VargateDatabase, object>,
+): (db: Db, dialect: KyselyDialectName, values: ReadParameters) => Promise<InputRow[]> {
+  const rows = precompiled(PARAMETERS, query);
+  const packed = precompiled(PARAMETERS, (db, p) =>
+    db
+      .selectFrom(query(db, p).as("input_row"))
+      .select(
+        sql<string>`json_group_array(json_array(${sql.join(INPUT_COLUMNS.map((name) => sql.ref(`input_row.${name}`)))}))`.as(
+          "rows",
+        ),
+      ),
+  );
+  return async (db, dialect, values) => {
+    if (dialect !== "sqlite") return (await rows(db, values)) as InputRow[];
+    const [{ rows: text }] = (await packed(db, values)) as [{ rows: string }];
+    return (JSON.parse(text) as PackedInputRow[]).map(
+      ([kind, tool, key, n, allowed_tools, require_human_approval]) => ({
+        kind,
+        tool,
+        key,
+        n,
+        allowed_tools,
+        require_human_approval,
+      }),
+    );
+  };
+}
+
 // The reads of governed calls as one UNION ALL statement: one round trip, and one snapshot on every engine, so
 // the counters are exactly those of the records up to the head read with them.
-const readAll = precompiled(PARAMETERS, (db, p) =>
+const readAll = inputRowStatement((db, p) =>
   db
     .selectFrom(T.policies)
     .select((eb) => [
@@ -141,7 +186,7 @@ const readAll = precompiled(PARAMETERS, (db, p) =>
 );
 
 // The counters alone: what `audit.decideAndAppend` reads under the head lock.
-const readCounterRows = precompiled(PARAMETERS, counterBranches);
+const readCounterRows = inputRowStatement(counterBranches);
 
 type Filter = { session_id: string; agent_id: string; since: string };
 type Window = { prefix: string; end: string };
@@ -164,10 +209,15 @@ function parameters(tenantId: string, filters: readonly Filter[], window: Window
  * The counters of `decisionInputs.read`, read with `db` (inside a transaction, under the head lock): one
  * statement, or the separate counts for the shapes it does not cover.
  */
-export async function readCounters(db: Db, tenantId: string, filter: Filter): Promise<DecisionCounters> {
+export async function readCounters(
+  db: Db,
+  dialect: KyselyDialectName,
+  tenantId: string,
+  filter: Filter,
+): Promise<DecisionCounters> {
   const window = agentWindow(filter.since);
   const counters =
-    window && countersFromRows((await readCounterRows(db, parameters(tenantId, [filter], window))) as InputRow[]);
+    window && countersFromRows(await readCounterRows(db, dialect, parameters(tenantId, [filter], window)));
   if (counters) return counters(filter);
   const count = async (by: Parameters<typeof countByTool>[2]) =>
     Object.fromEntries(await countByTool(db, tenantId, by));
@@ -192,14 +242,15 @@ interface PendingRead {
  */
 export function decisionInputStore(
   runner: Runner,
+  dialect: KyselyDialectName,
   storage: () => Pick<VargateStorage, "policies" | "agents" | "audit">,
 ): DecisionInputStore {
   const readTogether = async (reads: readonly PendingRead[]): Promise<DecisionInputs[]> => {
     const { tenantId, window } = reads[0] as PendingRead;
     const filters = reads.map((read) => read.filter);
-    const rows = (await runner.run("decisionInputs.read", (db) =>
-      readAll(db, parameters(tenantId, filters, window)),
-    )) as InputRow[];
+    const rows = await runner.run("decisionInputs.read", (db) =>
+      readAll(db, dialect, parameters(tenantId, filters, window)),
+    );
     const inputsOf = fromRows(rows);
     return inputsOf
       ? filters.map(inputsOf)

@@ -70,7 +70,7 @@ export async function appendInOrder(
           call.counters,
           storedSince.filter((record) => record.seq > known.seq),
         )
-      : await readCounters(trx, store.tenantId, call.counters);
+      : await readCounters(trx, store.dialect, store.tenantId, call.counters);
     let decided: ReturnType<LockedDecision["decide"]>;
     try {
       decided = call.decide(withRecords(before, call.counters, counted));

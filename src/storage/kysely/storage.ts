@@ -471,7 +471,7 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
     approvals: approvalStore({ runner, dialect, name, audited }),
     credentials: credentialStore({ runner, dialect, name, audited }),
     checkpoints: checkpointStore({ runner, dialect }),
-    decisionInputs: decisionInputStore(runner, () => storage),
+    decisionInputs: decisionInputStore(runner, dialect, () => storage),
   };
   return storage;
 }
