@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { chainPartsJoin, GENESIS_HASH, sealAuditRecord } from "../../src/audit/chain.js";
-import type { AuditRecord, ChainPartCheck, ChainVerification } from "../../src/audit/types.js";
+import { chainPartsJoin, GENESIS_HASH, sealAuditRecord, sha256Hex } from "../../src/audit/chain.js";
+import { withHashedText } from "../../src/audit/stored.js";
+import type { AuditRecord, ChainPartCheck, ChainVerification, StoredAuditRecord } from "../../src/audit/types.js";
 import { VargateGovernor } from "../../src/governor.js";
 import { kyselyStorageFromUrl } from "../../src/storage/kysely/from-url.js";
 import { PARALLEL_MIN_RECORDS } from "../../src/storage/kysely/sqlite-chain-parts.js";
@@ -191,6 +192,47 @@ describe("verification in parts (SQLite file, worker threads)", () => {
       failed_at_seq: gap,
       reason: `record at seq ${gap} is missing`,
     });
+  });
+
+  it("reads every hash whole: a prev_hash a character too long, forged to match if cut at 64, breaks its part", async () => {
+    // A worker reads a record as one text and cuts the hashes out of it by position. Were a prev_hash of 65
+    // characters let through, the record's text, shifted by one, could be made to hash to the cut record hash:
+    // the forger tries the extra character until the hash starts with it.
+    const seq = partStart(1) + 200;
+    const row = rowAt(seq);
+    const link = rowAt(seq - 1).record_hash as string;
+    let forged: { prevHash: string; recordHash: string; hash: string } | undefined;
+    for (const extra of "0123456789abcdef") {
+      for (const last of "0123456789abcdef") {
+        const prevHash = link + extra;
+        const text = withHashedText({ ...row, prev_hash: prevHash } as unknown as StoredAuditRecord).hashed_text;
+        const hash = sha256Hex(last + text);
+        if (!forged && hash.startsWith(extra)) forged = { prevHash, recordHash: hash.slice(1) + last, hash };
+      }
+    }
+    if (!forged) throw new Error("no forgery found in 256 tries");
+    raw
+      .prepare("update vargate_audit_log set prev_hash = ?, record_hash = ? where tenant_id = ? and seq = ?")
+      .run(forged.prevHash, forged.recordHash, tenantId, seq);
+    onTestFinished(() => {
+      raw
+        .prepare("update vargate_audit_log set prev_hash = ?, record_hash = ? where tenant_id = ? and seq = ?")
+        .run(row.prev_hash, row.record_hash, tenantId, seq);
+    });
+    // Cut at 64, the forged record would link to the one before it and hash; the rest is re-sealed onto its cut hash.
+    await reseal(seq + 1, forged.hash);
+    await expectVerdict([true, false, true], { valid: false, failed_at_seq: seq });
+  });
+
+  it("takes a hash stored as a BLOB as the walk does: not the record's hash, though its bytes are", async () => {
+    const seq = partStart(2) + 40;
+    const { record_hash } = rowAt(seq);
+    const setHash = raw.prepare("update vargate_audit_log set record_hash = ? where tenant_id = ? and seq = ?");
+    setHash.run(Buffer.from(record_hash as string), tenantId, seq);
+    onTestFinished(() => {
+      setHash.run(record_hash, tenantId, seq);
+    });
+    await expectVerdict([true, true, false], { valid: false, failed_at_seq: seq });
   });
 
   it("finds a record beyond the head", async () => {

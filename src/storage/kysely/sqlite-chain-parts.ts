@@ -12,6 +12,23 @@ export const PARALLEL_MIN_RECORDS = 50_000;
 // Records per read in a worker, as in the walk.
 const PAGE = 1000;
 
+// Both hashes as vargate writes them, text of 64 one-byte characters: the slices a worker cuts out of a packed
+// record by position are then exactly the columns.
+const HASHES_WRITTEN = sql.raw(
+  ["prev_hash", "record_hash"]
+    .map((column) => `typeof(${column}) = 'text' and length(${column}) = 64 and octet_length(${column}) = 64`)
+    .join(" and "),
+);
+
+/**
+ * A record as a worker reads it, one text: `<seq>:<prev_hash><record_hash><hashed_text>`, or NULL when a hash is
+ * not as vargate writes it or the hashed text is NULL (`||` keeps NULL). Read as a row, better-sqlite3 builds an
+ * array per record, which cost about a sixth of a worker's time.
+ */
+const PACKED_RECORD = sql<
+  string | null
+>`(case when ${HASHES_WRITTEN} then seq || ':' || prev_hash || record_hash || ${SQLITE_HASHED_TEXT} end)`;
+
 /** What a worker is given: one part of one tenant's chain in one SQLite file. */
 interface PartTask {
   driver: string;
@@ -39,10 +56,10 @@ export async function checkSqliteChainParts(
   const file = await databaseFile(db);
   const driver = driverPath();
   if (file === undefined || driver === undefined) return undefined;
-  // The page read of `scanStored` with `hashed_text`, bounded above by the part's end.
+  // The page read of `scanStored` with `hashed_text`, bounded above by the part's end, one text per record.
   const page = db
     .selectFrom(T.auditLog)
-    .select(["seq", "prev_hash", "record_hash", SQLITE_HASHED_TEXT.as("hashed_text")])
+    .select(PACKED_RECORD.as("packed"))
     .where("tenant_id", "=", sql<string>`@tenantId`)
     .where("seq", ">", sql<number>`@afterSeq`)
     .where("seq", "<=", sql<number>`@throughSeq`)
@@ -119,27 +136,33 @@ function checkPart(): void {
   const Database = createRequire(task.driver)(task.driver) as typeof BetterSqlite3;
   const db = new Database(task.file, { readonly: true, fileMustExist: true });
   try {
-    const read = db.prepare(task.sql).raw();
+    const read = db.prepare(task.sql).pluck();
     const { tenantId, throughSeq, page } = task;
     let afterSeq = task.afterSeq;
     let firstPrevHash: string | null = null;
     let lastHash: string | null = null;
     let clean = true;
     while (clean && afterSeq < throughSeq) {
-      const rows = read.all({ tenantId, afterSeq, throughSeq, page }) as [unknown, unknown, unknown, unknown][];
+      const rows = read.all({ tenantId, afterSeq, throughSeq, page }) as unknown[];
       if (rows.length === 0) clean = false;
-      for (const [seq, prevHash, recordHash, text] of rows) {
+      for (const packed of rows) {
+        const colon = typeof packed === "string" ? packed.indexOf(":") : -1;
+        if (colon < 0) {
+          clean = false;
+          break;
+        }
+        const text = packed as string;
+        const seq = Number(text.slice(0, colon));
+        const prevHash = text.slice(colon + 1, colon + 65);
+        const recordHash = text.slice(colon + 65, colon + 129);
         clean =
           seq === afterSeq + 1 &&
-          typeof prevHash === "string" &&
           (lastHash === null || prevHash === lastHash) &&
-          typeof recordHash === "string" &&
-          typeof text === "string" &&
-          hash("sha256", text, "hex") === recordHash;
+          hash("sha256", text.slice(colon + 129), "hex") === recordHash;
         if (!clean) break;
-        if (firstPrevHash === null) firstPrevHash = prevHash as string;
-        lastHash = recordHash as string;
-        afterSeq = seq as number;
+        if (firstPrevHash === null) firstPrevHash = prevHash;
+        lastHash = recordHash;
+        afterSeq = seq;
       }
     }
     const check: ChainPartCheck = {
