@@ -56,7 +56,7 @@ export async function checkSqliteChainParts(
   const file = await databaseFile(db);
   const driver = driverPath();
   if (file === undefined || driver === undefined) return undefined;
-  // The page read of `scanStored` with `hashed_text`, bounded above by the part's end, one text per record.
+  // A page of the part: its records in order from `afterSeq`, each as `PACKED_RECORD`.
   const page = db
     .selectFrom(T.auditLog)
     .select(PACKED_RECORD.as("packed"))
@@ -146,19 +146,18 @@ function checkPart(): void {
       const rows = read.all({ tenantId, afterSeq, throughSeq, page }) as unknown[];
       if (rows.length === 0) clean = false;
       for (const packed of rows) {
-        const colon = typeof packed === "string" ? packed.indexOf(":") : -1;
-        if (colon < 0) {
+        if (typeof packed !== "string") {
           clean = false;
           break;
         }
-        const text = packed as string;
-        const seq = Number(text.slice(0, colon));
-        const prevHash = text.slice(colon + 1, colon + 65);
-        const recordHash = text.slice(colon + 65, colon + 129);
+        const colon = packed.indexOf(":");
+        const seq = Number(packed.slice(0, colon));
+        const prevHash = packed.slice(colon + 1, colon + 65);
+        const recordHash = packed.slice(colon + 65, colon + 129);
         clean =
           seq === afterSeq + 1 &&
           (lastHash === null || prevHash === lastHash) &&
-          hash("sha256", text.slice(colon + 129), "hex") === recordHash;
+          hash("sha256", packed.slice(colon + 129), "hex") === recordHash;
         if (!clean) break;
         if (firstPrevHash === null) firstPrevHash = prevHash;
         lastHash = recordHash;
