@@ -28,6 +28,29 @@ async function columnExists(db: Kysely<any>, table: string, column: string): Pro
   );
 }
 
+/**
+ * Seals `entries` after the stored head and inserts them as rows, with the head, as an older storage wrote them:
+ * the storage code of now may need columns an older schema lacks.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: raw writes to a schema of any version.
+async function insertRecords(db: Kysely<any>, tenantId: string, entries: readonly AuditEntry[]) {
+  const { rows } = await sql<{ seq: number | string; hash: string }>`
+    select seq, hash from vargate_audit_heads where tenant_id = ${tenantId}`.execute(db);
+  let head = rows[0] ? { seq: Number(rows[0].seq), hash: rows[0].hash } : { seq: 0, hash: GENESIS_HASH };
+  for (const entry of entries) {
+    const sealed = sealAuditRecord(tenantId, head, entry);
+    await db.insertInto("vargate_audit_log").values(auditToRow(sealed)).execute();
+    head = { seq: sealed.seq, hash: sealed.record_hash };
+  }
+  if (rows[0]) await db.updateTable("vargate_audit_heads").set(head).where("tenant_id", "=", tenantId).execute();
+  else
+    await db
+      .insertInto("vargate_audit_heads")
+      .values({ tenant_id: tenantId, ...head })
+      .execute();
+  return head;
+}
+
 const LATEST = [
   "0001_init",
   "0002_sessions",
@@ -37,6 +60,7 @@ const LATEST = [
   "0006_execution_claims",
   "0007_partial_event_index",
   "0008_drop_counts_index",
+  "0009_session_index_in_batches",
 ];
 
 const oldEntry: AuditEntry = {
@@ -70,6 +94,7 @@ const TABLES = [
   "vargate_credentials",
   "vargate_checkpoints",
   "vargate_tool_counts",
+  "vargate_audit_sessions",
   "vargate_migrations",
   "vargate_migrations_lock",
 ];
@@ -157,8 +182,10 @@ forEachTestDatabase("migrations", (database) => {
 
   // Whether the audit log still has the index of (tenant_id, session_id, source, decision) that 0008 drops.
   // biome-ignore lint/suspicious/noExplicitAny: raw catalog queries.
-  const hasCountsIndex = async (db: Kysely<any>) => {
-    const name = "vargate_audit_log_counts_idx";
+  const hasCountsIndex = (db: Kysely<any>) => hasIndex(db, "vargate_audit_log_counts_idx");
+
+  // biome-ignore lint/suspicious/noExplicitAny: raw catalog queries.
+  const hasIndex = async (db: Kysely<any>, name: string) => {
     const query = {
       sqlite: sql<{ n: number }>`select count(*) as n from sqlite_master where name = ${name}`,
       postgres: sql<{ n: number }>`
@@ -169,6 +196,10 @@ forEachTestDatabase("migrations", (database) => {
     const { rows } = await query.execute(db);
     return Number(rows[0]?.n) > 0;
   };
+
+  // Whether the audit log still has the index of (tenant_id, session_id, seq) that 0009 drops.
+  // biome-ignore lint/suspicious/noExplicitAny: raw catalog queries.
+  const hasSessionIndex = (db: Kysely<any>) => hasIndex(db, "vargate_audit_log_session_idx");
 
   it("migrates down, one version at a time, and up again", async () => {
     const { storage, db } = await open();
@@ -182,6 +213,12 @@ forEachTestDatabase("migrations", (database) => {
     };
     await storage.tenants.create(tenant, key, { ...oldEntry, event_id: null, source: "control_plane" });
     expect(await hasCountsIndex(db)).toBe(false);
+    expect(await hasSessionIndex(db)).toBe(false);
+    expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
+    expect(await migrationNames(db)).toEqual(LATEST.slice(0, 8));
+    expect(await hasSessionIndex(db)).toBe(true);
+    expect(await tableExists(db, "vargate_audit_sessions")).toBe(false);
+    expect(await columnExists(db, "vargate_audit_heads", "session_indexed_seq")).toBe(false);
     expect((await (await migrator(db)).migrateDown()).error).toBeUndefined();
     expect(await migrationNames(db)).toEqual(LATEST.slice(0, 7));
     expect(await hasCountsIndex(db)).toBe(true);
@@ -327,27 +364,18 @@ forEachTestDatabase("migrations", (database) => {
   it("upgrades a 0004 database with governed records to 0005: the policy counters count them", async () => {
     const { storage, db } = await open({ migrate: false });
     expect((await (await migrator(db)).migrateTo("0004_checkpoints")).error).toBeUndefined();
-    let head = { seq: 0, hash: GENESIS_HASH };
     const governed = (n: number, tool: string, requested_at: string): AuditEntry => ({
       ...oldEntry,
       ...{ action_id: `g-${n}`, event_id: null, agent_id: "agent-1", source: "mcp_governed", tool },
       ...{ method: "tools/call", decision: "allow", requested_at },
     });
-    for (const [n, entry] of [
+    const head = await insertRecords(db, "acme", [
       governed(1, "pay", "2025-01-01T00:10:00.000Z"),
       governed(2, "pay", "2025-01-01T01:10:00.000Z"),
       governed(3, "read", "2025-01-01T01:20:00.000Z"),
       { ...oldEntry, action_id: "o-1" },
-    ].entries()) {
-      const sealed = sealAuditRecord("acme", head, entry);
-      await db.insertInto("vargate_audit_log").values(auditToRow(sealed)).execute();
-      head = { seq: sealed.seq, hash: sealed.record_hash };
-      expect(sealed.seq).toBe(n + 1);
-    }
-    await db
-      .insertInto("vargate_audit_heads")
-      .values({ tenant_id: "acme", ...head })
-      .execute();
+    ]);
+    expect(head.seq).toBe(4);
 
     await storage.migrate();
     expect(await migrationNames(db)).toEqual(LATEST);
@@ -400,7 +428,7 @@ forEachTestDatabase("migrations", (database) => {
     expect((await (await migrator(db)).migrateTo("0006_execution_claims")).error).toBeUndefined();
     const observed = (index: number) => ({ ...oldEntry, action_id: `a-${index}`, event_id: `sevt_${index}` });
     const governed = (index: number) => ({ ...oldEntry, action_id: `g-${index}`, event_id: null });
-    await storage.audit.append("acme", [observed(1), governed(2), governed(3), observed(4)]);
+    await insertRecords(db, "acme", [observed(1), governed(2), governed(3), observed(4)]);
     expect(await eventIndexIsPartial(db)).toBe(false);
 
     await storage.migrate();
@@ -426,29 +454,84 @@ forEachTestDatabase("migrations", (database) => {
       action_id: `a-${index}`,
       ...fields,
     });
-    await storage.audit.append("acme", [
+    await insertRecords(db, "acme", [
       record(1, { event_id: null, source: "mcp_governed", decision: "allow" }),
       record(2, { event_id: null, source: "mcp_governed", decision: "deny", severity: "high" }),
       record(3, { event_id: "sevt_3" }),
       record(4, { event_id: null, session_id: "vs-other", source: "mcp_governed", decision: "allow" }),
     ]);
-    const sessions = [oldEntry.session_id as string, "vs-other"];
+    const session = oldEntry.session_id as string;
     const byKey = (counts: Awaited<ReturnType<typeof storage.audit.countBySession>>) =>
       [...counts].sort((a, b) =>
         `${a.session_id}${a.source}${a.decision}`.localeCompare(`${b.session_id}${b.source}${b.decision}`),
       );
-    const before = byKey(await storage.audit.countBySession("acme", sessions));
-    expect(before).toHaveLength(4);
     expect(await hasCountsIndex(db)).toBe(true);
 
     await storage.migrate();
 
     expect(await migrationNames(db)).toEqual(LATEST);
     expect(await hasCountsIndex(db)).toBe(false);
-    expect(byKey(await storage.audit.countBySession("acme", sessions))).toEqual(before);
+    expect(byKey(await storage.audit.countBySession("acme", [session, "vs-other"]))).toEqual(
+      byKey([
+        { session_id: session, source: "mcp_governed", decision: "allow", count: 1, flagged: 0 },
+        { session_id: session, source: "mcp_governed", decision: "deny", count: 1, flagged: 1 },
+        { session_id: session, source: "mcp_observed", decision: "observed", count: 1, flagged: 0 },
+        { session_id: "vs-other", source: "mcp_governed", decision: "allow", count: 1, flagged: 0 },
+      ]),
+    );
     await storage.audit.append("acme", [record(5, { event_id: null, source: "mcp_governed", decision: "allow" })]);
     const after = await storage.audit.countBySession("acme", [oldEntry.session_id as string]);
     expect(after.find((count) => count.source === "mcp_governed" && count.decision === "allow")?.count).toBe(2);
+  });
+
+  it("upgrades a 0008 database with records to 0009: the session index holds them, session reads stay the same", async () => {
+    const { storage, db } = await open({ migrate: false });
+    expect((await (await migrator(db)).migrateTo("0008_drop_counts_index")).error).toBeUndefined();
+    // Three sessions' records interleaved, and control-plane ones with no session.
+    const sessionOf = (index: number) => (index % 4 === 3 ? null : `vs-${index % 4}`);
+    const record = (index: number): AuditEntry => ({
+      ...oldEntry,
+      action_id: `a-${index}`,
+      event_id: null,
+      session_id: sessionOf(index),
+    });
+    const stored = 40;
+    await insertRecords(
+      db,
+      "acme",
+      Array.from({ length: stored }, (_, index) => record(index)),
+    );
+    expect(await hasSessionIndex(db)).toBe(true);
+
+    await storage.migrate();
+
+    expect(await migrationNames(db)).toEqual(LATEST);
+    expect(await hasSessionIndex(db)).toBe(false);
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from vargate_audit_sessions`.execute(db);
+    expect(Number(rows[0]?.n)).toBe(30);
+    const marks = await sql<{ mark: number | string }>`
+      select session_indexed_seq as mark from vargate_audit_heads where tenant_id = 'acme'`.execute(db);
+    expect(Number(marks.rows[0]?.mark)).toBe(stored);
+    // The records migrated into the index and those appended after it are read alike.
+    await storage.audit.append("acme", [record(stored), record(stored + 1), record(stored + 2)]);
+    const all = await storage.audit.scan("acme", { afterSeq: 0, limit: 100 });
+    for (const session of ["vs-0", "vs-1", "vs-2"]) {
+      const expected = all.filter((each) => each.session_id === session);
+      expect(expected.length).toBeGreaterThan(10);
+      expect(await storage.audit.listBySession("acme", session, { limit: 100 })).toEqual(expected);
+      const page = await storage.audit.scanStored?.("acme", {
+        afterSeq: 5,
+        limit: 4,
+        sessionId: session,
+        fields: ["seq"],
+      });
+      expect(page?.map((each) => each.seq)).toEqual(
+        expected
+          .filter((each) => each.seq > 5)
+          .slice(0, 4)
+          .map((each) => each.seq),
+      );
+    }
   });
 
   it("lets many audit records share a session with no event id, but not an event id (unique index)", async () => {

@@ -6,6 +6,7 @@ import { isUniqueViolation } from "./dialects.js";
 import { keyUpToMaxRows, precompiled, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { auditToRow, storableEntry, toNumber, wellFormed } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { indexSessions, SESSION_INDEX_BATCH } from "./session-records.js";
 import { addCounts, COUNT_COLUMNS, COUNTS_CHUNK, type CountRow, countRows, upsertCounts } from "./tool-counts.js";
 import type { Db } from "./transactions.js";
 
@@ -43,7 +44,7 @@ export async function lockChain(
   name: string,
   tenantId: string,
 ): Promise<LockedChain> {
-  let head = await lockHead(trx, dialect, name, tenantId);
+  let { head, sessionIndexedSeq } = await lockHead(trx, dialect, name, tenantId);
   return {
     head: () => head,
     async append(entries, results) {
@@ -96,6 +97,10 @@ export async function lockChain(
         throw error;
       }
       head = sealed.head;
+      if (head.seq - sessionIndexedSeq >= SESSION_INDEX_BATCH) {
+        await indexSessions(trx, tenantId, sessionIndexedSeq, head.seq);
+        sessionIndexedSeq = head.seq;
+      }
       return sealed.records;
     },
   };
@@ -211,17 +216,23 @@ export async function withoutStoredEvents(
 const selectHead = precompiledByShape(
   (shape: { lock: boolean }) => String(shape.lock),
   (db, shape, parameter) => {
-    const query = db.selectFrom(T.auditHeads).select(["seq", "hash"]).where("tenant_id", "=", parameter("tenant"));
+    const query = db
+      .selectFrom(T.auditHeads)
+      .select(["seq", "hash", "session_indexed_seq"])
+      .where("tenant_id", "=", parameter("tenant"));
     return shape.lock ? query.forUpdate() : query;
   },
 );
 
-async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<AuditHead> {
+/** The head, and how far the session index reaches (see `session-records.ts`). */
+type LockedHead = { head: AuditHead; sessionIndexedSeq: number };
+
+async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenantId: string): Promise<LockedHead> {
   const select = async () => (await selectHead(trx, { lock: dialect !== "sqlite" }, { tenant: tenantId })).rows[0];
   // Built only when needed: building it cost more than the head read it is a fallback of.
   const insert = () => trx.insertInto(T.auditHeads).values({ tenant_id: tenantId, seq: 0, hash: GENESIS_HASH });
 
-  let row: { seq: number | string | bigint; hash: string } | undefined;
+  let row: { seq: number | string | bigint; hash: string; session_indexed_seq: number | string | bigint } | undefined;
   if (dialect === "mysql") {
     // Insert-or-touch first: it locks the row whether or not it existed. A locking read of a missing row would
     // take a gap lock instead, and two new tenants' first appends would deadlock.
@@ -240,5 +251,5 @@ async function lockHead(trx: Db, dialect: KyselyDialectName, name: string, tenan
     }
   }
   if (!row) throw new StorageError(name, "The audit chain head could not be locked");
-  return { seq: toNumber(row.seq), hash: row.hash };
+  return { head: { seq: toNumber(row.seq), hash: row.hash }, sessionIndexedSeq: toNumber(row.session_indexed_seq) };
 }

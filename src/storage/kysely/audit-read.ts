@@ -10,14 +10,15 @@ import {
 } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { type AuditLogQuery, sessionRecords } from "./session-records.js";
 import type { Db } from "./transactions.js";
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<StoredAuditField>([...STORED_AUDIT_FIELDS, "hashed_text"]);
 
 /**
  * `audit.scanStored`: one page of a tenant's records with only the columns asked for, the JSON columns as their
- * stored text and no row mapping beyond numbers (pg returns int8 as a string). The session filter reads the
- * `(tenant_id, session_id, seq)` index. `hashed_text` is joined by SQLite itself (`SQLITE_HASHED_TEXT`), and on
+ * stored text and no row mapping beyond numbers (pg returns int8 as a string). A session's records are read
+ * through the session index (`sessionRecords`). `hashed_text` is joined by SQLite itself (`SQLITE_HASHED_TEXT`), and on
  * the other engines from the stored columns.
  */
 export async function scanStoredAudit<Field extends StoredAuditField>(
@@ -37,19 +38,21 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
   }
   // Elsewhere the text is joined below, from every stored column.
   const joinHere = hashedText && dialect !== "sqlite";
-  let query = db
-    .selectFrom(T.auditLog)
-    .select(joinHere ? STORED_AUDIT_FIELDS : columns)
-    .$if(hashedText && !joinHere, (q) => q.select(SQLITE_HASHED_TEXT.as("hashed_text")))
-    .where("tenant_id", "=", tenantId)
-    .where("seq", ">", options.afterSeq);
-  if (options.throughSeq !== undefined) query = query.where("seq", "<=", options.throughSeq);
-  if (options.sessionId !== undefined) query = query.where("session_id", "=", options.sessionId);
-  if (options.source !== undefined) query = query.where("source", "=", options.source);
-  const rows = (await query.orderBy("seq", "asc").limit(options.limit).execute()) as unknown as Record<
-    string,
-    unknown
-  >[];
+  const { afterSeq, throughSeq, sessionId, source, limit } = options;
+  const shape = (query: AuditLogQuery) =>
+    query
+      .select(joinHere ? STORED_AUDIT_FIELDS : columns)
+      .$if(hashedText && !joinHere, (q) => q.select(SQLITE_HASHED_TEXT.as("hashed_text")))
+      .$if(source !== undefined, (q) => q.where("source", "=", source as string));
+  let query: { execute(): Promise<unknown[]> };
+  if (sessionId !== undefined) {
+    query = sessionRecords(db, tenantId, [sessionId], { afterSeq, throughSeq, limit }, shape);
+  } else {
+    let all = shape(db.selectFrom(T.auditLog).where("tenant_id", "=", tenantId).where("seq", ">", afterSeq));
+    if (throughSeq !== undefined) all = all.where("seq", "<=", throughSeq);
+    query = all.orderBy("seq", "asc").limit(limit);
+  }
+  const rows = (await query.execute()) as Record<string, unknown>[];
   const version = joinHere || columns.includes("policy_version");
   for (const row of rows) {
     if (typeof row.seq !== "number") row.seq = toNumber(row.seq as string | bigint);

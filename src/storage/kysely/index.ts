@@ -16,6 +16,7 @@ export {
   type VargateApprovalsTable,
   type VargateAuditHeadsTable,
   type VargateAuditLogTable,
+  type VargateAuditSessionsTable,
   type VargateCheckpointsTable,
   type VargateConsumersTable,
   type VargateCredentialsTable,

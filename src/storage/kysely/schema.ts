@@ -10,6 +10,7 @@ export const VARGATE_TABLES = {
   agentConfigs: "vargate_agent_configs",
   auditLog: "vargate_audit_log",
   auditHeads: "vargate_audit_heads",
+  auditSessions: "vargate_audit_sessions",
   sessions: "vargate_sessions",
   consumers: "vargate_consumers",
   settings: "vargate_settings",
@@ -110,6 +111,21 @@ export interface VargateAuditHeadsTable {
   tenant_id: string;
   seq: BigIntColumn;
   hash: string;
+  /**
+   * The last seq whose record is in `vargate_audit_sessions`; the records after it are found by scanning the
+   * log's newest records. Added by `0009_session_index_in_batches`.
+   */
+  session_indexed_seq: ColumnType<number | string | bigint, number | undefined, number>;
+}
+
+/**
+ * `vargate_audit_sessions`: which records belong to which session, written in batches (see
+ * `session-records.ts`). Added by `0009_session_index_in_batches`, replacing an index of the audit log.
+ */
+export interface VargateAuditSessionsTable {
+  tenant_id: string;
+  session_id: string;
+  seq: BigIntColumn;
 }
 
 /** `vargate_sessions`: governed sessions; `status` moves `pending` → `active` → an ended status. */
@@ -239,6 +255,7 @@ export interface VargateDatabase {
   vargate_agent_configs: VargateAgentConfigsTable;
   vargate_audit_log: VargateAuditLogTable;
   vargate_audit_heads: VargateAuditHeadsTable;
+  vargate_audit_sessions: VargateAuditSessionsTable;
   vargate_sessions: VargateSessionsTable;
   vargate_consumers: VargateConsumersTable;
   vargate_settings: VargateSettingsTable;

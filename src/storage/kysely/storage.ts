@@ -28,6 +28,7 @@ import {
   toNumber,
 } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
+import { sessionRecords } from "./session-records.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { checkSqliteChainParts } from "./sqlite-chain-parts.js";
 import { countByTool } from "./tool-counts.js";
@@ -378,14 +379,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       },
       listBySession(tenantId, sessionId, { limit }) {
         return runner.run("audit.listBySession", async (db) => {
-          const rows = await db
-            .selectFrom(T.auditLog)
-            .selectAll()
-            .where("tenant_id", "=", tenantId)
-            .where("session_id", "=", sessionId)
-            .orderBy("seq", "asc")
-            .limit(limit)
-            .execute();
+          const rows = await sessionRecords(db, tenantId, [sessionId], { limit }, (query) =>
+            query.selectAll(T.auditLog),
+          ).execute();
           return rows.map(auditFromRow);
         });
       },
@@ -424,8 +420,11 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
           const ids = [...new Set(sessionIds)];
           const counts = [];
           for (let start = 0; start < ids.length; start += IN_CHUNK) {
+            const records = sessionRecords(db, tenantId, ids.slice(start, start + IN_CHUNK), {}, (query) =>
+              query.select(["session_id", "source", "decision", "severity"]),
+            );
             const rows = await db
-              .selectFrom(T.auditLog)
+              .selectFrom(records.as("records"))
               .select((eb) => [
                 "session_id",
                 "source",
@@ -433,8 +432,6 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
                 eb.fn.countAll().as("count"),
                 eb.fn.sum(eb.case().when("severity", "<>", "none").then(1).else(0).end()).as("flagged"),
               ])
-              .where("tenant_id", "=", tenantId)
-              .where("session_id", "in", ids.slice(start, start + IN_CHUNK))
               .groupBy(["session_id", "source", "decision"])
               .execute();
             for (const row of rows) {

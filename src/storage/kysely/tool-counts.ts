@@ -4,6 +4,7 @@ import type { AuditRecord } from "../../audit/types.js";
 import { keyUpToMaxRows, precompiledByShape, rowPlaceholders, rowValues } from "./precompiled.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T, type VargateToolCountsTable } from "./schema.js";
+import { type AuditLogQuery, sessionRecords } from "./session-records.js";
 import type { Db } from "./transactions.js";
 
 /**
@@ -200,14 +201,21 @@ export async function countByTool(
 ): Promise<Map<string, number>> {
   const counted = await countedByTool(db, tenantId, filter);
   if (counted) return counted;
-  let query = db
-    .selectFrom(T.auditLog)
+  const { source, session_id, agent_id, since } = filter;
+  const matching = (query: AuditLogQuery) =>
+    query
+      .select("tool")
+      .where("source", "=", source)
+      .$if(agent_id !== undefined, (q) => q.where("agent_id", "=", agent_id as string))
+      .$if(since !== undefined, (q) => q.where("requested_at", ">=", since as string));
+  const records =
+    session_id === undefined
+      ? matching(db.selectFrom(T.auditLog).where("tenant_id", "=", tenantId))
+      : sessionRecords(db, tenantId, [session_id], {}, matching);
+  const rows = await db
+    .selectFrom(records.as("records"))
     .select(["tool", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
-    .where("tenant_id", "=", tenantId)
-    .where("source", "=", filter.source);
-  if (filter.session_id !== undefined) query = query.where("session_id", "=", filter.session_id);
-  if (filter.agent_id !== undefined) query = query.where("agent_id", "=", filter.agent_id);
-  if (filter.since !== undefined) query = query.where("requested_at", ">=", filter.since);
-  const rows = await query.groupBy("tool").execute();
+    .groupBy("tool")
+    .execute();
   return new Map(rows.map((row) => [row.tool, toNumber(row.count)]));
 }

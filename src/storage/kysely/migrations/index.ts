@@ -9,6 +9,7 @@ import { toolCounts } from "./0005-tool-counts.js";
 import { executionClaims } from "./0006-execution-claims.js";
 import { partialEventIndex } from "./0007-partial-event-index.js";
 import { dropCountsIndex } from "./0008-drop-counts-index.js";
+import { sessionIndexInBatches } from "./0009-session-index-in-batches.js";
 import type { AnyKysely } from "./columns.js";
 
 /**
@@ -25,6 +26,7 @@ export function vargateMigrations(dialect: KyselyDialectName): Record<string, Mi
     "0006_execution_claims": executionClaims(dialect),
     "0007_partial_event_index": partialEventIndex(dialect),
     "0008_drop_counts_index": dropCountsIndex(dialect),
+    "0009_session_index_in_batches": sessionIndexInBatches(dialect),
   };
 }
 

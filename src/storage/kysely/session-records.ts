@@ -1,0 +1,105 @@
+import { type SelectQueryBuilder, sql } from "kysely";
+import { VARGATE_TABLES as T, type VargateDatabase } from "./schema.js";
+import type { Db } from "./transactions.js";
+
+/**
+ * How many records an append leaves out of the session index before it indexes them. An index entry goes into its
+ * session's part of the index, so indexing record by record wrote a page per session of every commit; indexing
+ * this many at once writes a page per session of the batch. Reads of a session scan at most about this many of the
+ * newest records (and those of one append) besides the index.
+ */
+export const SESSION_INDEX_BATCH = 256;
+
+/**
+ * Indexes the records after `indexedSeq` through `throughSeq` by session and moves the head's mark. Run by an
+ * append, in its transaction and under the head lock, once `throughSeq - indexedSeq` reaches `SESSION_INDEX_BATCH`.
+ */
+export async function indexSessions(trx: Db, tenantId: string, indexedSeq: number, throughSeq: number): Promise<void> {
+  await trx
+    .insertInto(T.auditSessions)
+    .columns(["tenant_id", "session_id", "seq"])
+    .expression(
+      trx
+        .selectFrom(T.auditLog)
+        .select(["tenant_id", "session_id", "seq"])
+        .where("tenant_id", "=", tenantId)
+        .where("seq", ">", indexedSeq)
+        .where("seq", "<=", throughSeq)
+        .where("session_id", "is not", null)
+        .$narrowType<{ session_id: string }>(),
+    )
+    .execute();
+  await trx
+    .updateTable(T.auditHeads)
+    .set({ session_indexed_seq: throughSeq })
+    .where("tenant_id", "=", tenantId)
+    .execute();
+}
+
+/** A query of the audit log alone: what `sessionRecords` hands its caller to add columns and conditions to. */
+export type AuditLogQuery = SelectQueryBuilder<VargateDatabase, typeof T.auditLog, object>;
+
+/** Which of the sessions' records to read. */
+export interface SessionRecordsScope {
+  /** Only records after this seq. */
+  afterSeq?: number;
+  /** Only records up to this seq. */
+  throughSeq?: number;
+  /** Only the first `limit` records by seq (of one session: the index orders each session's records). */
+  limit?: number;
+}
+
+/**
+ * The records of `sessionIds` (not empty), as one statement, so both parts are read from one snapshot: those in
+ * `vargate_audit_sessions`, looked up by primary key, and the newest ones the session index does not hold yet,
+ * found by scanning the log after the head's mark. `shape` adds the columns and any further conditions to each
+ * part; column names there mean the audit log's. With a `limit`, the result is ordered by `seq`, and `shape`
+ * must select it.
+ */
+export function sessionRecords<Row>(
+  db: Db,
+  tenantId: string,
+  sessionIds: readonly string[],
+  scope: SessionRecordsScope,
+  shape: (query: AuditLogQuery) => SelectQueryBuilder<VargateDatabase, typeof T.auditLog, Row>,
+): SelectQueryBuilder<VargateDatabase, never, Row> {
+  const { afterSeq, throughSeq, limit } = scope;
+  let indexedSeqs = db
+    .selectFrom(T.auditSessions)
+    .select("seq as indexed_seq")
+    .where("tenant_id", "=", tenantId)
+    .where("session_id", "in", sessionIds);
+  if (afterSeq !== undefined) indexedSeqs = indexedSeqs.where("seq", ">", afterSeq);
+  if (throughSeq !== undefined) indexedSeqs = indexedSeqs.where("seq", "<=", throughSeq);
+  // Renamed, so that every other column name in `shape` can only be the audit log's.
+  let indexedQuery = db
+    .selectFrom(T.auditLog)
+    .innerJoin(indexedSeqs.as("indexed"), (join) =>
+      join.onRef(`${T.auditLog}.seq`, "=", "indexed.indexed_seq").on(`${T.auditLog}.tenant_id`, "=", tenantId),
+    ) as unknown as AuditLogQuery;
+  // The bounds on the log's side too: PostgreSQL may merge-join, reading the log's primary key from its lower bound.
+  if (afterSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, ">", afterSeq);
+  if (throughSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, "<=", throughSeq);
+  let tailQuery = db
+    .selectFrom(T.auditLog)
+    .where("tenant_id", "=", tenantId)
+    .where("seq", ">", (eb) =>
+      eb.selectFrom(T.auditHeads).select("session_indexed_seq").where("tenant_id", "=", tenantId),
+    )
+    .where("session_id", "in", sessionIds);
+  if (afterSeq !== undefined) tailQuery = tailQuery.where("seq", ">", afterSeq);
+  if (throughSeq !== undefined) tailQuery = tailQuery.where("seq", "<=", throughSeq);
+
+  let indexed = shape(indexedQuery);
+  let tail = shape(tailQuery);
+  if (limit === undefined) return indexed.unionAll(tail) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+  // Each part limited in itself, inside a derived table: SQLite allows no LIMIT on a part of a compound select.
+  indexed = indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(limit);
+  tail = tail.orderBy("seq").limit(limit);
+  return db
+    .selectFrom(indexed.as("indexed_page"))
+    .selectAll()
+    .unionAll(db.selectFrom(tail.as("tail_page")).selectAll())
+    .orderBy(sql.ref("seq"))
+    .limit(limit) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+}
