@@ -271,35 +271,29 @@ export class Replays {
   }
 
   /**
-   * The session's governed records in chain order, a page at a time. The governed count is read first; then only
-   * that many are replayed, so calls made while the replay runs are left out consistently. Only the session's
-   * governed records are read (`filter`, which the changed ones are read again with), and only the fields replay
-   * needs.
+   * The session's governed records in chain order, a page at a time, up to the chain head when the replay starts,
+   * so calls made while the replay runs are left out consistently. Only the session's governed records are read
+   * (`filter`, which the changed ones are read again with), and only the fields replay needs.
    */
   async *#sessionGoverned(
     tenantId: string,
     filter: { sessionId: string; source: "mcp_governed" },
   ): AsyncGenerator<StoredDecision[]> {
     const { storage } = this.#context;
-    const counts = await storage.audit.countBySession(tenantId, [filter.sessionId]);
-    let governed = 0;
-    for (const row of counts) {
-      if (row.session_id === filter.sessionId && row.source === filter.source) governed += row.count;
-    }
+    const throughSeq = (await storage.audit.head(tenantId)).seq;
     // A page at a time, so memory stays bounded by a page (larger pages cost more in garbage collection).
-    const pageSize = this.#read.pageSize;
+    const limit = this.#read.pageSize;
     let afterSeq = 0;
-    let remaining = governed;
-    while (remaining > 0) {
+    for (;;) {
       const page = await scanStoredRecords(storage.audit, tenantId, {
         afterSeq,
-        limit: Math.min(pageSize, remaining),
+        throughSeq,
+        limit,
         ...filter,
         fields: DECISION_FIELDS,
       });
-      if (page.length === 0) return;
-      yield page;
-      remaining -= page.length;
+      if (page.length > 0) yield page;
+      if (page.length < limit) return;
       afterSeq = (page[page.length - 1] as (typeof page)[number]).seq;
     }
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/types.js";
 import { systemClock } from "../../src/clock.js";
@@ -6,6 +7,7 @@ import { createRequestHandler } from "../../src/http/handler.js";
 import { randomIds } from "../../src/ids.js";
 import { silentLogger } from "../../src/logger.js";
 import { Replays } from "../../src/replay/service.js";
+import type { VargateStorage } from "../../src/storage/port.js";
 import type { FakeScriptStep } from "../../src/testing/fake-platform/index.js";
 import { type GovernanceHarness, startGovernance } from "../governance/harness.js";
 import { denyTransfersOver } from "./helpers.js";
@@ -287,6 +289,33 @@ describe("tenant-wide replay", () => {
     await expect(governor.replay.tenant(tenantId, { limit: 100_001 })).rejects.toMatchObject({
       code: "VALIDATION_FAILED",
     });
+
+    // A call stored while a session replay runs is left out of it: the replay reads up to the head it started at.
+    const stored = (await chain()).find((r) => r.session_id === second.sessionId && r.source === "mcp_governed");
+    if (!stored) throw new Error("no governed record");
+    const { seq: _seq, prev_hash: _prev, record_hash: _hash, result: _result, ...copy } = stored;
+    const audit: VargateStorage["audit"] = Object.create(storage.audit);
+    let appended = false;
+    audit.scanStored = async (...args: Parameters<NonNullable<VargateStorage["audit"]["scanStored"]>>) => {
+      const page = await (storage.audit.scanStored as NonNullable<VargateStorage["audit"]["scanStored"]>)(...args);
+      if (!appended) {
+        appended = true;
+        await storage.audit.append(tenantId, [{ ...copy, action_id: randomUUID() }]);
+      }
+      return page;
+    };
+    const during = new Replays({
+      context: { ...context, storage: { ...storage, audit } },
+      policies: governor.policy,
+      read: { pageSize: 2 },
+    });
+    expect((await during.session(tenantId, second.sessionId, { policy: denyTransfersOver100 })).total_replayed).toBe(
+      bySession.total_replayed,
+    );
+    expect(appended).toBe(true);
+    expect((await paged.session(tenantId, second.sessionId, { policy: denyTransfersOver100 })).total_replayed).toBe(
+      bySession.total_replayed + 1,
+    );
   });
 });
 

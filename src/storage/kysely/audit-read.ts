@@ -10,7 +10,7 @@ import {
 } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
-import { type AuditLogQuery, sessionRecords } from "./session-records.js";
+import { type AuditLogQuery, sessionRecordsPage } from "./session-records.js";
 import type { Db } from "./transactions.js";
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<StoredAuditField>([...STORED_AUDIT_FIELDS, "hashed_text"]);
@@ -44,15 +44,14 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
       .select(joinHere ? STORED_AUDIT_FIELDS : columns)
       .$if(hashedText && !joinHere, (q) => q.select(SQLITE_HASHED_TEXT.as("hashed_text")))
       .$if(source !== undefined, (q) => q.where("source", "=", source as string));
-  let query: { execute(): Promise<unknown[]> };
+  let rows: Record<string, unknown>[];
   if (sessionId !== undefined) {
-    query = sessionRecords(db, tenantId, [sessionId], { afterSeq, throughSeq, limit }, shape);
+    rows = await sessionRecordsPage(db, tenantId, sessionId, { afterSeq, throughSeq, limit }, shape);
   } else {
     let all = shape(db.selectFrom(T.auditLog).where("tenant_id", "=", tenantId).where("seq", ">", afterSeq));
     if (throughSeq !== undefined) all = all.where("seq", "<=", throughSeq);
-    query = all.orderBy("seq", "asc").limit(limit);
+    rows = await all.orderBy("seq", "asc").limit(limit).execute();
   }
-  const rows = (await query.execute()) as Record<string, unknown>[];
   const version = joinHere || columns.includes("policy_version");
   for (const row of rows) {
     if (typeof row.seq !== "number") row.seq = toNumber(row.seq as string | bigint);

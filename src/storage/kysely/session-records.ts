@@ -49,6 +49,8 @@ export interface SessionRecordsScope {
   limit?: number;
 }
 
+type Shape<Row> = (query: AuditLogQuery) => SelectQueryBuilder<VargateDatabase, typeof T.auditLog, Row>;
+
 /**
  * The records of `sessionIds` (not empty), as one statement, so both parts are read from one snapshot: those in
  * `vargate_audit_sessions`, looked up by primary key, and the newest ones the session index does not hold yet,
@@ -61,9 +63,49 @@ export function sessionRecords<Row>(
   tenantId: string,
   sessionIds: readonly string[],
   scope: SessionRecordsScope,
-  shape: (query: AuditLogQuery) => SelectQueryBuilder<VargateDatabase, typeof T.auditLog, Row>,
+  shape: Shape<Row>,
 ): SelectQueryBuilder<VargateDatabase, never, Row> {
-  const { afterSeq, throughSeq, limit } = scope;
+  const { limit } = scope;
+  const parts = sessionParts(db, tenantId, sessionIds, scope, shape);
+  if (limit === undefined) {
+    return parts.indexed.unionAll(parts.tail) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+  }
+  // Each part limited in itself, inside a derived table: SQLite allows no LIMIT on a part of a compound select.
+  const indexed = parts.indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(limit);
+  const tail = parts.tail.orderBy("seq").limit(limit);
+  return db
+    .selectFrom(indexed.as("indexed_page"))
+    .selectAll()
+    .unionAll(db.selectFrom(tail.as("tail_page")).selectAll())
+    .orderBy(sql.ref("seq"))
+    .limit(limit) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+}
+
+/**
+ * One page of a session's records, ordered by `seq`. Reads the session index alone first: a full page from it is
+ * the answer, since every record it holds precedes the newest ones. Only a short page reads both parts again, in
+ * one statement, so a long session is paged without scanning its newest records for every page.
+ */
+export async function sessionRecordsPage<Row>(
+  db: Db,
+  tenantId: string,
+  sessionId: string,
+  scope: SessionRecordsScope & { limit: number },
+  shape: Shape<Row>,
+): Promise<Row[]> {
+  const { indexed } = sessionParts(db, tenantId, [sessionId], scope, shape);
+  const rows = await indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(scope.limit).execute();
+  if (rows.length === scope.limit) return rows as Row[];
+  return (await sessionRecords(db, tenantId, [sessionId], scope, shape).execute()) as Row[];
+}
+
+function sessionParts<Row>(
+  db: Db,
+  tenantId: string,
+  sessionIds: readonly string[],
+  { afterSeq, throughSeq }: SessionRecordsScope,
+  shape: Shape<Row>,
+) {
   let indexedSeqs = db
     .selectFrom(T.auditSessions)
     .select("seq as indexed_seq")
@@ -90,16 +132,5 @@ export function sessionRecords<Row>(
   if (afterSeq !== undefined) tailQuery = tailQuery.where("seq", ">", afterSeq);
   if (throughSeq !== undefined) tailQuery = tailQuery.where("seq", "<=", throughSeq);
 
-  let indexed = shape(indexedQuery);
-  let tail = shape(tailQuery);
-  if (limit === undefined) return indexed.unionAll(tail) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
-  // Each part limited in itself, inside a derived table: SQLite allows no LIMIT on a part of a compound select.
-  indexed = indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(limit);
-  tail = tail.orderBy("seq").limit(limit);
-  return db
-    .selectFrom(indexed.as("indexed_page"))
-    .selectAll()
-    .unionAll(db.selectFrom(tail.as("tail_page")).selectAll())
-    .orderBy(sql.ref("seq"))
-    .limit(limit) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+  return { indexed: shape(indexedQuery), tail: shape(tailQuery) };
 }

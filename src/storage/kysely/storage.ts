@@ -28,7 +28,7 @@ import {
   toNumber,
 } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
-import { sessionRecords } from "./session-records.js";
+import { sessionRecords, sessionRecordsPage } from "./session-records.js";
 import { consumerStore, sessionStore, settingStore } from "./sessions.js";
 import { checkSqliteChainParts } from "./sqlite-chain-parts.js";
 import { countByTool } from "./tool-counts.js";
@@ -379,9 +379,9 @@ export function kyselyStorage(options: KyselyStorageOptions): VargateStorage {
       },
       listBySession(tenantId, sessionId, { limit }) {
         return runner.run("audit.listBySession", async (db) => {
-          const rows = await sessionRecords(db, tenantId, [sessionId], { limit }, (query) =>
+          const rows = await sessionRecordsPage(db, tenantId, sessionId, { limit }, (query) =>
             query.selectAll(T.auditLog),
-          ).execute();
+          );
           return rows.map(auditFromRow);
         });
       },
