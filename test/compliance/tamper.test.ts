@@ -5,6 +5,7 @@ import { verifyComplianceExport } from "../../src/compliance/verify.js";
 import { VargateGovernor } from "../../src/governor.js";
 import { memoryStorage } from "../../src/storage/memory-entry.js";
 import type { VargateStorage } from "../../src/storage/port.js";
+import { createTestStorage } from "../setup/databases.js";
 import { sessionEntry, storeSession } from "./helpers.js";
 
 // Storage whose audit reads pass through `rewrite`: someone with write access to the database. It offers no
@@ -119,5 +120,68 @@ describe("compliance export of a tampered chain", () => {
     const result = verifyComplianceExport(edited, { publicKey: key });
     expect(result.valid).toBe(false);
     expect(result.failures[0]).toMatchObject({ check: "record_hashes", action_id: target.action_id, seq: target.seq });
+  });
+});
+
+describe("compliance export over a session index edited by hand", () => {
+  // The SQL storage finds a session's records through `vargate_audit_sessions`, which the hash chain does not
+  // cover. Editing it can neither slip another session's record into an export nor hide one unnoticed.
+  it("leaves out a record added to another session's index, and fails offline verification when one is removed", async () => {
+    const test = await createTestStorage("sqlite-file");
+    try {
+      const governor = new VargateGovernor({ storage: test.storage });
+      const { tenant } = await governor.tenants.create({ tenant_id: "acme" });
+      const sessionId = "vs-00000000000000cd";
+      const otherId = "vs-00000000000000ef";
+      const agentId = await storeSession(governor, tenant.tenant_id, sessionId);
+      await storeSession(governor, tenant.tenant_id, otherId);
+      // More than one batch of the session index (256 records), two sessions interleaved.
+      await test.storage.audit.append(
+        tenant.tenant_id,
+        Array.from({ length: 600 }, (_, i) => sessionEntry(i % 2 === 0 ? sessionId : otherId, agentId, i)),
+      );
+      await governor.checkpoints.create(tenant.tenant_id);
+      const { public_key_pem: key } = await governor.checkpoints.publicKey(tenant.tenant_id);
+      const clean = await governor.compliance.export(tenant.tenant_id, sessionId);
+      expect(clean.summary.total_events).toBe(300);
+      expect(clean.timeline).toHaveLength(300);
+      expect(verifyComplianceExport(clean, { publicKey: key }).valid).toBe(true);
+
+      const indexed = await test.db
+        .selectFrom("vargate_audit_sessions")
+        .select(["seq", "session_id"])
+        .where("tenant_id", "=", tenant.tenant_id)
+        .orderBy("seq")
+        .execute();
+      const mine = indexed.filter((row) => row.session_id === sessionId);
+      const theirs = indexed.find((row) => row.session_id === otherId);
+      expect(mine.length).toBeGreaterThan(200);
+      await test.db
+        .insertInto("vargate_audit_sessions")
+        .values({ tenant_id: tenant.tenant_id, session_id: sessionId, seq: Number(theirs?.seq) })
+        .execute();
+      const injected = await governor.compliance.export(tenant.tenant_id, sessionId);
+      expect(injected.timeline.map((item) => item.seq)).toEqual(clean.timeline.map((item) => item.seq));
+      const listed = await test.storage.audit.listBySession(tenant.tenant_id, sessionId, { limit: 1000 });
+      expect(listed.every((record) => record.session_id === sessionId)).toBe(true);
+      expect(listed).toHaveLength(300);
+
+      const hidden = Number(mine[10]?.seq);
+      await test.db
+        .deleteFrom("vargate_audit_sessions")
+        .where("tenant_id", "=", tenant.tenant_id)
+        .where("session_id", "=", sessionId)
+        .where("seq", "=", hidden)
+        .execute();
+      const edited = await governor.compliance.export(tenant.tenant_id, sessionId);
+      expect(edited.timeline.map((item) => item.seq)).not.toContain(hidden);
+      // The summary counts the chain itself, so the export no longer agrees with its timeline.
+      expect(edited.summary.total_events).toBe(300);
+      const result = verifyComplianceExport(edited, { publicKey: key });
+      expect(result.valid).toBe(false);
+      expect(result.failures.map((failure) => failure.check)).toContain("summary");
+    } finally {
+      await test.cleanup();
+    }
   });
 });

@@ -119,6 +119,9 @@ function sessionParts<Row>(
     .innerJoin(indexedSeqs.as("indexed"), (join) =>
       join.onRef(`${T.auditLog}.seq`, "=", "indexed.indexed_seq").on(`${T.auditLog}.tenant_id`, "=", tenantId),
     ) as unknown as AuditLogQuery;
+  // The session checked on the log's row too: a row added to the index by hand cannot bring in another session's
+  // record. (One deleted by hand hides its record from session reads; an export then shows it, see storage.md.)
+  indexedQuery = indexedQuery.where(`${T.auditLog}.session_id`, "in", sessionIds);
   // The bounds on the log's side too: PostgreSQL may merge-join, reading the log's primary key from its lower bound.
   if (afterSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, ">", afterSeq);
   if (throughSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, "<=", throughSeq);
