@@ -63,8 +63,9 @@ forEachTestDatabase(
         policy_version: null,
         requested_at: "2025-01-01T00:00:00.000Z",
       });
-      // Batches of different sizes interleave; each must land contiguously.
-      const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: (b % 5) + 1 }, (_, j) => b * 10 + j));
+      // Batches of different sizes interleave; each must land contiguously. Past the session index's first batch
+      // (256 records), which either instance may write.
+      const batches = Array.from({ length: 120 }, (_, b) => Array.from({ length: (b % 5) + 1 }, (_, j) => b * 10 + j));
       const results = await Promise.all(
         batches.map((batch, b) => (b % 2 === 0 ? first : second).storage.audit.append("acme", batch.map(entry))),
       );
@@ -74,6 +75,15 @@ forEachTestDatabase(
       }
       const total = batches.flat().length;
       expect(await second.audit.verify("acme")).toMatchObject({ valid: true, record_count: total });
+      // Every record of each session is read back once, by either instance.
+      const chain: AuditRecord[] = [];
+      for await (const record of first.audit.records("acme")) chain.push(record);
+      for (let k = 0; k < 7; k++) {
+        const expected = chain.filter((record) => record.session_id === `vs-${k}`);
+        for (const governor of [first, second]) {
+          expect(await governor.storage.audit.listBySession("acme", `vs-${k}`, { limit: 1000 })).toEqual(expected);
+        }
+      }
     });
 
     const session = (i: number): SessionRecord => ({
