@@ -10,7 +10,7 @@ import {
 } from "../../audit/types.js";
 import { toNumber } from "./rows.js";
 import { type KyselyDialectName, VARGATE_TABLES as T } from "./schema.js";
-import { type AuditLogQuery, sessionRecordsPage } from "./session-records.js";
+import { type AuditLogQuery, sessionRecordsPage, withinSeqs } from "./session-records.js";
 import type { Db } from "./transactions.js";
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set<StoredAuditField>([...STORED_AUDIT_FIELDS, "hashed_text"]);
@@ -48,9 +48,8 @@ export async function scanStoredAudit<Field extends StoredAuditField>(
   if (sessionId !== undefined) {
     rows = await sessionRecordsPage(db, tenantId, sessionId, { afterSeq, throughSeq, limit }, shape);
   } else {
-    let all = shape(db.selectFrom(T.auditLog).where("tenant_id", "=", tenantId).where("seq", ">", afterSeq));
-    if (throughSeq !== undefined) all = all.where("seq", "<=", throughSeq);
-    rows = await all.orderBy("seq", "asc").limit(limit).execute();
+    const all = withinSeqs(db.selectFrom(T.auditLog).where("tenant_id", "=", tenantId), { afterSeq, throughSeq });
+    rows = await shape(all).orderBy("seq", "asc").limit(limit).execute();
   }
   const version = joinHere || columns.includes("policy_version");
   for (const row of rows) {

@@ -50,6 +50,14 @@ export interface SessionRecordsScope {
 }
 
 type Shape<Row> = (query: AuditLogQuery) => SelectQueryBuilder<VargateDatabase, typeof T.auditLog, Row>;
+type Records<Row> = SelectQueryBuilder<VargateDatabase, never, Row>;
+
+/** `query` limited to the records after `afterSeq` and up to `throughSeq` (where given). */
+export function withinSeqs(query: AuditLogQuery, { afterSeq, throughSeq }: SessionRecordsScope): AuditLogQuery {
+  const seq = `${T.auditLog}.seq` as const;
+  const after = afterSeq === undefined ? query : query.where(seq, ">", afterSeq);
+  return throughSeq === undefined ? after : after.where(seq, "<=", throughSeq);
+}
 
 /**
  * The records of `sessionIds` (not empty), as one statement, so both parts are read from one snapshot: those in
@@ -64,21 +72,8 @@ export function sessionRecords<Row>(
   sessionIds: readonly string[],
   scope: SessionRecordsScope,
   shape: Shape<Row>,
-): SelectQueryBuilder<VargateDatabase, never, Row> {
-  const { limit } = scope;
-  const parts = sessionParts(db, tenantId, sessionIds, scope, shape);
-  if (limit === undefined) {
-    return parts.indexed.unionAll(parts.tail) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
-  }
-  // Each part limited in itself, inside a derived table: SQLite allows no LIMIT on a part of a compound select.
-  const indexed = parts.indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(limit);
-  const tail = parts.tail.orderBy("seq").limit(limit);
-  return db
-    .selectFrom(indexed.as("indexed_page"))
-    .selectAll()
-    .unionAll(db.selectFrom(tail.as("tail_page")).selectAll())
-    .orderBy(sql.ref("seq"))
-    .limit(limit) as unknown as SelectQueryBuilder<VargateDatabase, never, Row>;
+): Records<Row> {
+  return bothParts(db, sessionParts(db, tenantId, sessionIds, scope, shape), scope.limit);
 }
 
 /**
@@ -93,19 +88,39 @@ export async function sessionRecordsPage<Row>(
   scope: SessionRecordsScope & { limit: number },
   shape: Shape<Row>,
 ): Promise<Row[]> {
-  const { indexed } = sessionParts(db, tenantId, [sessionId], scope, shape);
-  const rows = await indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(scope.limit).execute();
-  if (rows.length === scope.limit) return rows as Row[];
-  return (await sessionRecords(db, tenantId, [sessionId], scope, shape).execute()) as Row[];
+  const parts = sessionParts(db, tenantId, [sessionId], scope, shape);
+  const rows = (await firstIndexed(parts.indexed, scope.limit).execute()) as Row[];
+  if (rows.length === scope.limit) return rows;
+  return (await bothParts(db, parts, scope.limit).execute()) as Row[];
+}
+
+type Parts<Row> = { indexed: ReturnType<Shape<Row>>; tail: ReturnType<Shape<Row>> };
+
+/** The indexed part's first `limit` records, in the index's order. */
+function firstIndexed<Row>(indexed: Parts<Row>["indexed"], limit: number) {
+  return indexed.orderBy(sql.ref("indexed.indexed_seq")).limit(limit);
+}
+
+/** Both parts as one statement; with a `limit`, the first `limit` records by `seq`. */
+function bothParts<Row>(db: Db, parts: Parts<Row>, limit: number | undefined): Records<Row> {
+  if (limit === undefined) return parts.indexed.unionAll(parts.tail) as unknown as Records<Row>;
+  // Each part limited in itself, inside a derived table: SQLite allows no LIMIT on a part of a compound select.
+  return db
+    .selectFrom(firstIndexed(parts.indexed, limit).as("indexed_page"))
+    .selectAll()
+    .unionAll(db.selectFrom(parts.tail.orderBy("seq").limit(limit).as("tail_page")).selectAll())
+    .orderBy(sql.ref("seq"))
+    .limit(limit) as unknown as Records<Row>;
 }
 
 function sessionParts<Row>(
   db: Db,
   tenantId: string,
   sessionIds: readonly string[],
-  { afterSeq, throughSeq }: SessionRecordsScope,
+  scope: SessionRecordsScope,
   shape: Shape<Row>,
-) {
+): Parts<Row> {
+  const { afterSeq, throughSeq } = scope;
   let indexedSeqs = db
     .selectFrom(T.auditSessions)
     .select("seq as indexed_seq")
@@ -114,26 +129,23 @@ function sessionParts<Row>(
   if (afterSeq !== undefined) indexedSeqs = indexedSeqs.where("seq", ">", afterSeq);
   if (throughSeq !== undefined) indexedSeqs = indexedSeqs.where("seq", "<=", throughSeq);
   // Renamed, so that every other column name in `shape` can only be the audit log's.
-  let indexedQuery = db
+  const indexedQuery = db
     .selectFrom(T.auditLog)
     .innerJoin(indexedSeqs.as("indexed"), (join) =>
       join.onRef(`${T.auditLog}.seq`, "=", "indexed.indexed_seq").on(`${T.auditLog}.tenant_id`, "=", tenantId),
-    ) as unknown as AuditLogQuery;
-  // The session checked on the log's row too: a row added to the index by hand cannot bring in another session's
-  // record. (One deleted by hand hides its record from session reads; an export then shows it, see storage.md.)
-  indexedQuery = indexedQuery.where(`${T.auditLog}.session_id`, "in", sessionIds);
-  // The bounds on the log's side too: PostgreSQL may merge-join, reading the log's primary key from its lower bound.
-  if (afterSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, ">", afterSeq);
-  if (throughSeq !== undefined) indexedQuery = indexedQuery.where(`${T.auditLog}.seq`, "<=", throughSeq);
-  let tailQuery = db
+    )
+    // The session checked on the log's row too: a row added to the index by hand cannot bring in another
+    // session's record. (One deleted by hand hides its record from session reads; an export then shows it, see
+    // storage.md.)
+    .where(`${T.auditLog}.session_id`, "in", sessionIds) as unknown as AuditLogQuery;
+  const tailQuery = db
     .selectFrom(T.auditLog)
     .where("tenant_id", "=", tenantId)
     .where("seq", ">", (eb) =>
       eb.selectFrom(T.auditHeads).select("session_indexed_seq").where("tenant_id", "=", tenantId),
     )
     .where("session_id", "in", sessionIds);
-  if (afterSeq !== undefined) tailQuery = tailQuery.where("seq", ">", afterSeq);
-  if (throughSeq !== undefined) tailQuery = tailQuery.where("seq", "<=", throughSeq);
-
-  return { indexed: shape(indexedQuery), tail: shape(tailQuery) };
+  // The bounds on the log's side of the indexed part too: PostgreSQL may merge-join, reading the log's primary key
+  // from its lower bound.
+  return { indexed: shape(withinSeqs(indexedQuery, scope)), tail: shape(withinSeqs(tailQuery, scope)) };
 }
